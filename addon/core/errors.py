@@ -1,0 +1,27 @@
+"""Typed errors. A user mistake is a ``UserError``: front ends print its message and exit non-zero,
+never a traceback."""
+
+from __future__ import annotations
+
+
+class SynthKilnError(Exception):
+    """Base of every error SynthKiln raises on purpose."""
+
+
+class UserError(SynthKilnError):
+    """Bad input from the user (preset, CLI argument, scene, output folder): one clear message."""
+
+
+class PresetError(UserError):
+    """A preset value that does not fit the schema; names file, line, field path, value and expectation."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 path: str = "", value: object = None, expected: str = ""):
+        self.file, self.line, self.path, self.value, self.expected = file, line, path, value, expected
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        field = f"{path}: " if path else ""
+        super().__init__(f"{where}{field}{message}")
+
+
+class DatasetError(UserError):
+    """An output folder that is unusable or inconsistent (other recipe, unwritable, missing files)."""

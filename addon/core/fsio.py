@@ -1,0 +1,49 @@
+"""Atomic file writes: a reader (or a resumed job) never sees a half-written file.
+
+Every file goes to a temp name in the same folder and is moved into place with ``os.replace``;
+``clean_temp_files`` removes what a crashed frame left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+TEMP_MARK = ".sk-tmp"
+
+
+def temp_path(path: Path) -> Path:
+    """The temp name used while ``path`` is written (same folder, so the rename is atomic)."""
+    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_MARK}")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_json(path: Path, obj: object, *, indent: int | None = None) -> None:
+    text = json.dumps(obj, indent=indent, sort_keys=False, separators=None if indent else (",", ":"))
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_replace(tmp: Path, path: Path) -> None:
+    """Move a finished temp file into place."""
+    os.replace(tmp, path)
+
+
+def clean_temp_files(root: Path) -> int:
+    """Delete temp files left by an interrupted run under ``root``; returns how many."""
+    count = 0
+    for p in Path(root).rglob(f"*{TEMP_MARK}"):
+        p.unlink(missing_ok=True)
+        count += 1
+    return count
