@@ -1,0 +1,185 @@
+"""The frame pipeline (DESIGN §3): sample → apply → one render → decode → labels → files, record last.
+
+``FrameJob`` is shared by the preview operator (``apply_frame``), the render operator (``render_frame``
+in a loop or a modal timer) and therefore by the headless runner, which calls those same operators.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import bpy
+import numpy as np
+
+from ..core import coco, exr, layout, masks, png, preview
+from ..core.errors import UserError
+from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files, temp_path
+from ..core.job import GENERATOR, VERSION, Shard, open_dataset, sample_frame
+from ..core.randomizers import Context
+from ..core.recipe import Recipe
+from ..core.rng import render_seed
+from . import apply as appliers
+from . import camera, compat, render, scene as scene_setup
+
+log = logging.getLogger("synthkiln")
+progress_log = logging.getLogger("synthkiln.progress")
+
+
+class FrameJob:
+    """One recipe on one scene: prepares once, then applies or renders any frame index."""
+
+    def __init__(self, scene, recipe: Recipe, base_dir: str | Path = "."):
+        self.scene, self.recipe, self.base_dir = scene, recipe, Path(base_dir)
+        self.targets: list[scene_setup.Target] = []
+        self.contexts: dict[str, Context] = {}
+        self._scratch: Path | None = None
+
+    # -- setup ---------------------------------------------------------------------------------------
+    def prepare(self) -> "FrameJob":
+        """Build what is missing, label targets, set up randomizers and render settings (idempotent)."""
+        sc, recipe = self.scene, self.recipe
+        scene_setup.ensure_scene(sc, recipe, self.base_dir)
+        self.targets = scene_setup.resolve_targets(sc, recipe)
+        scene_setup.assign_instance_ids(sc, self.targets)
+        labels = {t.name: t for t in self.targets}
+        target_objs = [bpy.data.objects[t.name] for t in self.targets]
+        for r in recipe.randomizers.all():
+            if not r.enabled:
+                continue
+            if r.TARGETS == "objects" and r.select.is_empty():
+                objs = target_objs
+            else:
+                objs = scene_setup.select(sc, r.select, appliers.pool(sc, r), labels) if r.TARGETS != "none" else []
+            a = appliers.applier(r)
+            a.setup(sc, r, objs)
+            self.contexts[r.key()] = a.context(sc, r, objs)
+        render.configure(sc, recipe.render, recipe.output)
+        return self
+
+    # -- one frame -----------------------------------------------------------------------------------
+    def apply_frame(self, index: int) -> dict[str, Any]:
+        """Sample frame ``index`` and apply it to the scene; returns the sampled values."""
+        seed = self.recipe.output.seed
+        values = sample_frame(self.recipe, seed, index, self.contexts)
+        by_key = {r.key(): r for r in self.recipe.randomizers.all()}
+        for group_done, key in _group_boundaries(self.recipe):
+            if key is None:        # end of the objects group: later groups aim at moved objects
+                bpy.context.view_layer.update()
+                continue
+            appliers.applier(by_key[key]).apply(self.scene, by_key[key], values[key])
+        self.scene.cycles.seed = render_seed(seed, index)
+        bpy.context.view_layer.update()
+        return values
+
+    def render_frame(self, index: int, root: Path) -> dict[str, Any]:
+        """Render frame ``index`` into dataset ``root``; its record is written last."""
+        values = self.apply_frame(index)
+        out = self.recipe.output
+        ext = "jpg" if out.image_format == "JPEG" else "png"
+        image_path = root / layout.image_name(index, ext)
+        scratch = self._scratch_dir()
+        raw_image = scratch / f"rgb.{ext}"
+        passes = render.render(self.scene, scratch / "passes.exr", raw_image, out)
+        mask, depth = passes["instance"], passes["depth"]
+        h, w = mask.shape
+
+        stamp = {"Software": f"{GENERATOR} {VERSION}", "synthkiln:seed": str(out.seed),
+                 "synthkiln:frame": str(index), "synthkiln:synthetic": "true"}
+        data = raw_image.read_bytes()
+        atomic_write_bytes(image_path, png.add_text_chunks(data, stamp) if ext == "png" else data)
+        atomic_write_bytes(root / layout.mask_name(index), png.encode_png(mask, stamp))
+        files = {"image": layout.image_name(index, ext), "mask": layout.mask_name(index)}
+        if out.depth:
+            exr.write_depth(root / layout.depth_name(index), depth)
+            files["depth"] = layout.depth_name(index)
+
+        stats = masks.instance_stats(mask)
+        rles = masks.rle_encode_instances(mask)
+        cam = self.scene.camera
+        K, w2c = camera.intrinsics(self.scene, cam), camera.world_to_camera(cam)
+        objects = []
+        for t in self.targets:
+            s = stats.get(t.instance_id)
+            objects.append({"instance_id": t.instance_id, "name": t.name, "category": t.category,
+                            "attributes": t.attributes, "bbox": s["bbox"] if s else None,
+                            "area": s["area"] if s else 0, "rle": rles.get(t.instance_id)})
+        record = {"synthkiln": VERSION, "frame": index, "seed": out.seed, "width": w, "height": h,
+                  "files": files, "camera": {"name": cam.name, "K": K.tolist(), "world_to_camera": w2c.tolist()},
+                  "values": values, "objects": objects}
+        atomic_write_json(root / layout.record_name(index), record)
+        return record
+
+    def _scratch_dir(self) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="synthkiln-"))
+        return self._scratch
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+def _group_boundaries(recipe: Recipe):
+    """Randomizer keys in application order, with ``None`` after the objects group."""
+    for group in ("objects", "materials", "camera", "lighting", "environment"):
+        for r in getattr(recipe.randomizers, group):
+            if r.enabled:
+                yield group, r.key()
+        if group == "objects":
+            yield group, None
+
+
+class DatasetRun:
+    """A render job into a folder: resume (skip frames with a record), shards, progress and exports."""
+
+    def __init__(self, job: FrameJob, root: Path, shard: Shard = Shard()):
+        self.job, self.root, self.shard = job, Path(root), shard
+        recipe = job.recipe
+        self.manifest = open_dataset(self.root, recipe, compat.version_string())
+        clean_temp_files(self.root)
+        done = set(layout.record_indices(self.root))
+        self.todo = [i for i in shard.frames(recipe.output.frames) if i not in done]
+        self.total = len(shard.frames(recipe.output.frames))
+        self.skipped = self.total - len(self.todo)
+        self.rendered = 0
+
+    def step(self) -> bool:
+        """Render the next frame; False when nothing is left."""
+        if self.rendered >= len(self.todo):
+            return False
+        index = self.todo[self.rendered]
+        t0 = time.perf_counter()
+        try:
+            self.job.render_frame(index, self.root)
+        except OSError as e:
+            raise UserError(f"cannot write frame {index} to {self.root}: {e.strerror or e}") from None
+        self.rendered += 1
+        progress_log.info("frame %d done in %.2fs", index, time.perf_counter() - t0,
+                          extra={"sk_done": self.skipped + self.rendered, "sk_total": self.total, "sk_frame": index})
+        return True
+
+    def finish(self) -> list[Path]:
+        """Write the exports once every planned frame of the job (all shards) has its record."""
+        self.job.close()
+        if len(layout.record_indices(self.root)) < self.recipe_frames():
+            return []
+        return export(self.root, coco_json=self.job.recipe.output.coco, previews=self.job.recipe.output.previews)
+
+    def recipe_frames(self) -> int:
+        return self.job.recipe.output.frames
+
+
+def export(root: Path, *, coco_json: bool = True, previews: int = 0) -> list[Path]:
+    written = []
+    if coco_json:
+        written.append(coco.write_coco(root))
+    if previews:
+        written.extend(preview.write_previews(root, limit=previews))
+    return written

@@ -1,0 +1,140 @@
+"""The recipe: the whole description of a dataset, defined once (DESIGN §1).
+
+YAML presets (``preset.py``) and the scene's PropertyGroups (``ui/props.py``) are views of these
+dataclasses; ranges and help texts live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .randomizers import GROUPS, Randomizer, Selector
+from .schema import SchemaError, fld, from_data, to_data
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Category:
+    name: str = fld("", "Category name, as written in the exports")
+    supercategory: str = fld("", "COCO supercategory")
+
+
+@dataclass
+class LabelRule:
+    """Makes the selected objects targets with this category and attributes."""
+    select: Selector = fld(Selector(), "Which objects get this label")
+    category: str = fld("", "Category name (must be listed under categories)")
+    attributes: dict[str, Any] = fld({}, "Free attributes written with every instance (name: value)")
+
+
+@dataclass
+class AssetRef:
+    asset: str = fld("", "Object name in the library .blend")
+    count: int = fld(1, "How many copies to place (they share mesh data)", min=0, max=1000)
+    collection: str = fld("Targets", "Collection the copies go into")
+
+
+@dataclass
+class LightSpec:
+    name: str = fld("Light", "Light object name (created if the scene has none by that name)")
+    type: Literal["POINT", "SUN", "SPOT", "AREA"] = fld("AREA", "Blender light type")
+    size: float = fld(0.5, "Size of area lights / radius of point and spot lights (m)", min=0.0)
+
+
+@dataclass
+class SceneSetup:
+    """How to build the scene from an asset library when it is not already in the .blend."""
+    library: str = fld("", "Library .blend to append from: a path relative to the preset, or builtin:...",
+                       subtype="FILE_PATH")
+    objects: list[AssetRef] = fld([], "Objects to append from the library")
+    lights: list[LightSpec] = fld([], "Lights to create if missing")
+    camera: str = fld("Camera", "Camera object to use (created if missing)")
+
+
+@dataclass
+class Randomizers:
+    """Ordered stacks, applied group by group in this order, each top to bottom."""
+    objects: list[Randomizer] = fld([], "Pose, placement")
+    materials: list[Randomizer] = fld([], "Colours and surface values")
+    camera: list[Randomizer] = fld([], "Camera placement and lens")
+    lighting: list[Randomizer] = fld([], "Lights and world")
+    environment: list[Randomizer] = fld([], "Fog, weather, backgrounds")
+
+    def check(self, path):
+        seen: dict[str, tuple] = {}
+        for group in GROUPS:
+            for i, r in enumerate(getattr(self, group)):
+                where = path + (group, i)
+                if r.GROUP != group:
+                    raise SchemaError(f"a {r.TYPE} randomizer belongs under randomizers.{r.GROUP}, not {group}",
+                                      where + ("type",), r.TYPE, f"a {group} randomizer")
+                if not r.name:
+                    r.name = r.TYPE if r.TYPE not in {x.name for x in self.all()} else f"{r.TYPE}_{i}"
+                if r.name in seen:
+                    raise SchemaError(f"randomizer name {r.name!r} is used twice: names must be unique",
+                                      where + ("name",), r.name, "a unique name")
+                seen[r.name] = where
+
+    def all(self) -> list[Randomizer]:
+        return [r for g in GROUPS for r in getattr(self, g)]
+
+
+@dataclass
+class RenderSettings:
+    engine: Literal["CYCLES"] = fld("CYCLES", "Render engine (Cycles: exact object-index masks)")
+    resolution: tuple[int, int] = fld((640, 480), "Width, height (px)", min=1, max=16384)
+    samples: int = fld(16, "Cycles samples per pixel", min=1, max=65536)
+    denoise: bool = fld(False, "Denoise (costs about 40% of a small CPU frame)")
+    device: Literal["CPU", "GPU"] = fld("CPU", "Cycles device")
+    threads: int = fld(0, "CPU threads (0: all cores)", min=0, max=1024)
+    max_bounces: int = fld(6, "Light path bounces", min=0, max=1024)
+    view_transform: Literal["Standard", "AgX", "Filmic"] = fld("AgX", "Colour view transform of the RGB image")
+
+
+@dataclass
+class OutputSettings:
+    directory: str = fld("synthkiln_output", "Dataset folder (// = next to the .blend)", subtype="DIR_PATH")
+    frames: int = fld(20, "Frames in the job", min=0, max=10_000_000)
+    seed: int = fld(0, "Job seed: with the recipe it fixes every frame", min=0, max=2**31 - 1)
+    image_format: Literal["PNG", "JPEG"] = fld("PNG", "RGB image format")
+    jpeg_quality: int = fld(92, "JPEG quality", min=1, max=100)
+    depth: bool = fld(True, "Write depth (float32 EXR, metres)")
+    coco: bool = fld(True, "Write exports/coco/annotations.json when the job completes")
+    previews: int = fld(20, "Box/mask preview overlays written with the exports (0: none)", min=0, max=1_000_000)
+
+
+@dataclass
+class Recipe:
+    version: int = fld(SCHEMA_VERSION, "Recipe schema version", min=1, max=SCHEMA_VERSION)
+    categories: list[Category] = fld([], "Categories, in id order (ids start at 1)")
+    labels: list[LabelRule] = fld([], "Which objects are targets, with which category and attributes")
+    scene: SceneSetup = fld(SceneSetup(), "Scene building from an asset library")
+    randomizers: Randomizers = fld(Randomizers(), "Randomizer stacks")
+    render: RenderSettings = fld(RenderSettings(), "Render settings")
+    output: OutputSettings = fld(OutputSettings(), "Output settings")
+
+    def check(self, path):
+        names = [c.name for c in self.categories]
+        for i, c in enumerate(self.categories):
+            if not c.name:
+                raise SchemaError("a category needs a name", path + ("categories", i, "name"), "", "a name")
+            if names.count(c.name) > 1:
+                raise SchemaError(f"category {c.name!r} is listed twice", path + ("categories", i, "name"), c.name,
+                                  "unique names")
+        for i, rule in enumerate(self.labels):
+            if rule.category not in names:
+                raise SchemaError(f"category {rule.category!r} is not in categories ({', '.join(names) or 'none'})",
+                                  path + ("labels", i, "category"), rule.category, f"one of {names}")
+
+    def category_ids(self) -> dict[str, int]:
+        return {c.name: i + 1 for i, c in enumerate(self.categories)}
+
+
+def recipe_from_data(data: Any) -> Recipe:
+    return from_data(Recipe, data)
+
+
+def recipe_to_data(recipe: Recipe) -> dict:
+    return to_data(recipe)

@@ -1,0 +1,1 @@
+"""Blender-facing classes: properties and operators (always), panels (only with a UI)."""

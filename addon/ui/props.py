@@ -1,0 +1,233 @@
+"""The recipe's scene view: PropertyGroups generated from the core schema (never written by hand),
+stored on ``Scene.synthkiln`` and saved in the .blend.
+
+``write_recipe``/``read_recipe`` convert between the dataclasses and the properties; reading goes back
+through the schema's checks, so a value an artist typed is validated exactly like a preset's.
+"""
+
+import json
+
+import bpy
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty,
+                       IntProperty, IntVectorProperty, PointerProperty, StringProperty)
+
+from ..core.distributions import KINDS, Distribution, f32
+from ..core.errors import PresetError
+from ..core.randomizers import Randomizer
+from ..core.recipe import Recipe
+from ..core.schema import SchemaError, field_specs, from_data, path_str
+
+
+class SYNTHKILN_PG_string(bpy.types.PropertyGroup):
+    value: StringProperty()
+
+
+class SYNTHKILN_PG_float(bpy.types.PropertyGroup):
+    value: FloatProperty()
+
+
+class SYNTHKILN_PG_keyvalue(bpy.types.PropertyGroup):
+    key: StringProperty(name="Key")
+    value: StringProperty(name="Value", description="JSON value: a number, true/false, or a \"string\"")
+
+
+class SYNTHKILN_PG_distribution(bpy.types.PropertyGroup):
+    kind: EnumProperty(name="Distribution", items=[(k, k.replace("_", " ").title(), "") for k in KINDS])
+    value: FloatProperty(name="Value")
+    min: FloatProperty(name="Min")
+    max: FloatProperty(name="Max", default=1.0)
+    mean: FloatProperty(name="Mean")
+    std: FloatProperty(name="Std", default=1.0, min=0.0)
+    clip: BoolProperty(name="Clip", description="Clip normal draws to [min, max]")
+    choices: CollectionProperty(type=SYNTHKILN_PG_string, description="Choice values (JSON)")
+    weights: CollectionProperty(type=SYNTHKILN_PG_float)
+    rare_p: FloatProperty(name="Rare p", min=0.0, max=1.0, description="Probability of an outlier draw")
+    rare_min: FloatProperty(name="Rare min")
+    rare_max: FloatProperty(name="Rare max")
+
+
+_BASE = (SYNTHKILN_PG_string, SYNTHKILN_PG_float, SYNTHKILN_PG_keyvalue, SYNTHKILN_PG_distribution)
+_GENERATED: dict[type, type] = {}       # schema dataclass -> PropertyGroup class
+_ORDER: list[type] = []                 # registration order (children first)
+
+
+def _prop(spec, group_for):
+    opts = {"name": spec.name.replace("_", " ").title(), "description": spec.help}
+    lim = {k: v for k, v in (("min", spec.min), ("max", spec.max)) if v is not None}
+    k = spec.kind
+    if k == "bool":
+        return BoolProperty(default=spec.default, **opts)
+    if k == "int":
+        return IntProperty(default=spec.default, **opts, **lim)
+    if k == "float":
+        return FloatProperty(default=spec.default, **opts, **lim)
+    if k == "str":
+        return StringProperty(default=spec.default, subtype=spec.subtype or "NONE", **opts)
+    if k == "enum":
+        return EnumProperty(items=[(o, o.replace("_", " ").title(), "") for o in spec.options],
+                            default=spec.default, **opts)
+    if k == "int2":
+        return IntVectorProperty(size=2, default=spec.default, **opts, **lim)
+    if k == "float3":
+        return FloatVectorProperty(size=3, default=spec.default, **opts, **lim)
+    if k == "dist":
+        return PointerProperty(type=SYNTHKILN_PG_distribution, **opts)
+    if k == "struct":
+        return PointerProperty(type=group_for(spec.type), **opts)
+    if k == "list_struct":
+        return CollectionProperty(type=group_for(spec.type), **opts)
+    if k == "list_str":
+        return CollectionProperty(type=SYNTHKILN_PG_string, **opts)
+    if k == "dict":
+        return CollectionProperty(type=SYNTHKILN_PG_keyvalue, **opts)
+    if k == "stack":
+        return CollectionProperty(type=_slot_group(group_for), **opts)
+    raise AssertionError(k)
+
+
+def _group_for(cls: type) -> type:
+    if cls not in _GENERATED:
+        annotations = {spec.name: _prop(spec, _group_for) for spec in field_specs(cls)}
+        pg = type(f"SYNTHKILN_PG_{cls.__name__}", (bpy.types.PropertyGroup,),
+                  {"__annotations__": annotations, "__doc__": (cls.__doc__ or cls.__name__).strip().split("\n")[0]})
+        _GENERATED[cls] = pg
+        _ORDER.append(pg)
+    return _GENERATED[cls]
+
+
+def _slot_group(group_for) -> type:
+    """A stack entry: which randomizer type it is, and one pointer per type (like Blender's modifiers)."""
+    if Randomizer not in _GENERATED:
+        types = sorted(Randomizer.REGISTRY.items())
+        annotations = {"type": EnumProperty(name="Type", items=[(t, t.replace("_", " ").title(), c.__doc__ or "")
+                                                                for t, c in types])}
+        for t, c in types:
+            annotations[t] = PointerProperty(type=group_for(c))
+        pg = type("SYNTHKILN_PG_randomizer_slot", (bpy.types.PropertyGroup,), {"__annotations__": annotations})
+        _GENERATED[Randomizer] = pg
+        _ORDER.append(pg)
+    return _GENERATED[Randomizer]
+
+
+class SYNTHKILN_PG_scene(bpy.types.PropertyGroup):
+    """SynthKiln's per-scene state: the recipe and UI bookkeeping that is not part of it."""
+    initialized: BoolProperty(default=False, description="The recipe has been filled with its defaults")
+    preview_frame: IntProperty(name="Preview Frame", min=0, description="Frame index the scene shows")
+
+
+def classes() -> list[type]:
+    _group_for(Recipe)
+    SYNTHKILN_PG_scene.__annotations__["recipe"] = PointerProperty(type=_GENERATED[Recipe])
+    return [*_BASE, *_ORDER, SYNTHKILN_PG_scene]
+
+
+def register() -> None:
+    for cls in classes():
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.synthkiln = PointerProperty(type=SYNTHKILN_PG_scene)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.synthkiln
+    for cls in reversed(classes()):
+        bpy.utils.unregister_class(cls)
+
+
+# -- dataclass -> properties -------------------------------------------------------------------------
+
+def _write_dist(pg, d: Distribution) -> None:
+    for name in ("kind", "value", "min", "max", "mean", "std", "clip", "rare_p", "rare_min", "rare_max"):
+        setattr(pg, name, getattr(d, name))
+    pg.choices.clear()
+    for c in d.choices:
+        pg.choices.add().value = json.dumps(c)
+    pg.weights.clear()
+    for w in d.weights:
+        pg.weights.add().value = w
+
+
+def write(pg, obj) -> None:
+    for spec in field_specs(type(obj)):
+        v, k = getattr(obj, spec.name), spec.kind
+        if k == "dist":
+            _write_dist(getattr(pg, spec.name), v)
+        elif k == "struct":
+            write(getattr(pg, spec.name), v)
+        elif k in ("list_struct", "stack", "list_str", "dict"):
+            coll = getattr(pg, spec.name)
+            coll.clear()
+            items = v.items() if k == "dict" else v
+            for item in items:
+                entry = coll.add()
+                if k == "list_struct":
+                    write(entry, item)
+                elif k == "stack":
+                    entry.type = item.TYPE
+                    write(getattr(entry, item.TYPE), item)
+                elif k == "list_str":
+                    entry.value = item
+                else:
+                    entry.key, entry.value = item[0], json.dumps(item[1])
+        else:
+            setattr(pg, spec.name, v)
+
+
+def write_recipe(scene, recipe: Recipe) -> None:
+    write(scene.synthkiln.recipe, recipe)
+    scene.synthkiln.initialized = True
+
+
+# -- properties -> YAML-form data -> checked dataclass -------------------------------------------------
+
+def _read_dist(pg) -> object:
+    d = Distribution(kind=pg.kind, value=f32(pg.value), min=f32(pg.min), max=f32(pg.max), mean=f32(pg.mean),
+                     std=f32(pg.std), clip=pg.clip, choices=[json.loads(c.value) for c in pg.choices],
+                     weights=[f32(w.value) for w in pg.weights], rare_p=f32(pg.rare_p),
+                     rare_min=f32(pg.rare_min), rare_max=f32(pg.rare_max))
+    return d.to_data()
+
+
+def read(pg, cls: type) -> dict:
+    out = {}
+    if hasattr(cls, "TYPE") and cls.TYPE:
+        out["type"] = cls.TYPE
+    for spec in field_specs(cls):
+        v, k = getattr(pg, spec.name), spec.kind
+        if k == "dist":
+            out[spec.name] = _read_dist(v)
+        elif k == "struct":
+            out[spec.name] = read(v, spec.type)
+        elif k == "list_struct":
+            out[spec.name] = [read(e, spec.type) for e in v]
+        elif k == "stack":
+            out[spec.name] = [read(getattr(e, e.type), Randomizer.REGISTRY[e.type]) for e in v]
+        elif k == "list_str":
+            out[spec.name] = [e.value for e in v]
+        elif k == "dict":
+            out[spec.name] = {e.key: _json_value(e.value) for e in v}
+        elif k == "float":
+            out[spec.name] = f32(v)
+        elif k in ("int2", "float3"):
+            out[spec.name] = [f32(x) if k == "float3" else int(x) for x in v]
+        else:
+            out[spec.name] = v
+    return out
+
+
+def _json_value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text      # an artist typed a bare word: keep it as a string
+
+
+def read_recipe(scene) -> Recipe:
+    """The scene's recipe, checked like a preset (errors name the field path)."""
+    state = scene.synthkiln
+    if not state.initialized:
+        return Recipe()
+    try:
+        return from_data(Recipe, read(state.recipe, Recipe))
+    except SchemaError as e:
+        raise PresetError(str(e), file=f"scene {scene.name!r}", path=path_str(e.path), value=e.value,
+                          expected=e.expected) from None
