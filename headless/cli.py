@@ -1,0 +1,191 @@
+"""``synthkiln``: render, export and validate from a shell or a farm job.
+
+Rendering goes through the add-on's operators (``bpy.ops.synthkiln.*``) in the ``bpy`` module — never a
+parallel code path. Everything that needs no Blender (validate, export) runs without importing ``bpy``,
+and every input is checked before ``bpy`` is imported, so a mistake fails in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from addon.core import coco, preview
+from addon.core.errors import UserError
+from addon.core.job import parse_shard, read_manifest
+from addon.core.preset import load_preset
+
+
+class _Group(click.Group):
+    """Turns a ``UserError`` anywhere into one message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=_Group)
+@click.version_option("0.1.0", prog_name="synthkiln")
+def main() -> None:
+    """SynthKiln: turn a 3D scene into labelled training images."""
+
+
+def _overrides(frames, seed, out, resolution, samples) -> dict:
+    o: dict = {}
+    if frames is not None:
+        o.setdefault("output", {})["frames"] = frames
+    if seed is not None:
+        o.setdefault("output", {})["seed"] = seed
+    if out is not None:
+        o.setdefault("output", {})["directory"] = str(Path(out).resolve())
+    if resolution is not None:
+        o.setdefault("render", {})["resolution"] = list(resolution)
+    if samples is not None:
+        o.setdefault("render", {})["samples"] = samples
+    return o
+
+
+def _resolution(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        w, h = (int(x) for x in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected WxH, e.g. 640x480") from None
+    if w < 1 or h < 1:
+        raise click.BadParameter(f"{value!r}: width and height must be >= 1")
+    return w, h
+
+
+def _check_output(out: Path) -> None:
+    """Fail before rendering if the folder cannot be made or written (writes nothing if it can't)."""
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"--out {out}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: cannot write to {probe}")
+
+
+def _bpy_error(e: RuntimeError) -> UserError:
+    """bpy.ops raises RuntimeError('Error: <report>') when an operator reports an error."""
+    text = str(e).strip()
+    for prefix in ("Error:", "error:"):
+        if text.startswith(prefix):
+            text = text[len(prefix):].strip()
+    return UserError(text.splitlines()[0] if "Traceback" not in text else text)
+
+
+class _ProgressHandler(logging.Handler):
+    """Feeds the pipeline's per-frame progress events into a click progress bar."""
+
+    def __init__(self):
+        super().__init__()
+        self.bar = None
+
+    def emit(self, record):
+        done, total = getattr(record, "sk_done", None), getattr(record, "sk_total", None)
+        if done is None:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="frames", show_eta=True, show_pos=True,
+                                         file=sys.stderr)
+            self.bar.__enter__()
+            self.bar.update(done - 1)
+        self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+        super().close()
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--preset", type=click.Path(dir_okay=False, path_type=Path),
+              help="Preset YAML applied over the .blend's own recipe.")
+@click.option("--frames", type=click.IntRange(min=0), help="Frames in the job.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Dataset folder.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Job seed.")
+@click.option("--shard", help="K/N: render only shard K (from 0) of N; K may name an env variable, "
+                              "e.g. SLURM_ARRAY_TASK_ID/8.")
+@click.option("--resolution", callback=_resolution, help="WxH, e.g. 320x240.")
+@click.option("--samples", type=click.IntRange(min=1), help="Cycles samples per pixel.")
+def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
+    """Render a dataset from SOURCE: a preset .yaml, a .blend, or a .blend with --preset.
+
+    Resumes by default: frames that already have a record are skipped."""
+    blend, yaml_path = (source, preset) if source.suffix.lower() == ".blend" else (None, source)
+    if blend is None and preset is not None:
+        raise UserError("--preset goes with a .blend SOURCE; with a preset SOURCE, use `extends:` to layer presets")
+    if blend is not None and not blend.is_file():
+        raise UserError(f"{blend}: file not found")
+    overrides = _overrides(frames, seed, out, resolution, samples)
+    parse_shard(shard, dict(os.environ))
+    if yaml_path is not None:
+        recipe = load_preset(yaml_path, overrides)   # fail fast, before Blender starts
+        _check_output(Path(recipe.output.directory) if out is None else out)
+    elif out is not None:
+        _check_output(out)
+
+    import bpy
+    from headless import runtime
+    runtime.start()
+    if blend is not None:
+        runtime.open_blend(blend)
+    else:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        runtime.register()
+    try:
+        if yaml_path is not None:
+            bpy.ops.synthkiln.import_preset(filepath=str(yaml_path.resolve()))
+        handler = _ProgressHandler()
+        logging.getLogger("synthkiln.progress").addHandler(handler)
+        logging.getLogger("synthkiln.progress").setLevel(logging.INFO)
+        t0 = time.perf_counter()
+        try:
+            bpy.ops.synthkiln.render_dataset(shard=shard or "", overrides=json.dumps(overrides))
+        finally:
+            handler.close()
+            logging.getLogger("synthkiln.progress").removeHandler(handler)
+    except RuntimeError as e:
+        raise _bpy_error(e) from None
+    click.echo(f"done in {time.perf_counter() - t0:.1f}s", err=True)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "formats", default="coco", show_default=True,
+              help="Comma-separated export formats (coco).")
+@click.option("--previews", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Box/mask preview overlays to draw into exports/preview (0: none).")
+def export(directory: Path, formats: str, previews: int):
+    """Write dataset exports from the frame records (no Blender needed)."""
+    read_manifest(directory)
+    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in ("coco",)]
+    if unknown:
+        raise UserError(f"--format {unknown[0]!r}: expected coco")
+    if "coco" in wanted:
+        click.echo(coco.write_coco(directory))
+    if previews:
+        paths = preview.write_previews(directory, limit=previews)
+        click.echo(f"{len(paths)} previews in {directory / 'exports' / 'preview'}")
+
+
+@main.command()
+@click.argument("preset", type=click.Path(dir_okay=False, path_type=Path))
+def validate(preset: Path):
+    """Check a preset (and what it extends) against the schema."""
+    recipe = load_preset(preset)
+    click.echo(f"{preset}: ok ({len(recipe.categories)} categories, {len(recipe.randomizers.all())} randomizers, "
+               f"{recipe.output.frames} frames)")
