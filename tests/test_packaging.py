@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import email.parser
+import json
 import importlib.util
 import os
 import socket
@@ -271,3 +272,46 @@ def test_build_script_end_to_end(wheel_paths, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "synthkiln-0.1.0.zip").is_file()
+
+
+_INSTALL_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+import bpy
+module = "bl_ext.user_default.synthkiln"
+site = Path(os.environ["BLENDER_USER_RESOURCES"], "extensions", ".local", "lib",
+            "python{}.{}".format(*sys.version_info[:2]), "site-packages")
+wheels = lambda: sorted(p.name for p in site.glob("*.dist-info"))
+result = bpy.ops.extensions.package_install_files(filepath=sys.argv[1], repo="user_default", enable_on_install=True)
+enabled = module in bpy.context.preferences.addons
+ops = sorted(dir(bpy.ops.synthkiln))
+wheels_enabled = wheels()
+bpy.ops.preferences.addon_disable(module=module)
+print("RESULT " + json.dumps({"result": sorted(result), "enabled": enabled, "ops": ops, "wheels": wheels_enabled,
+                              "disabled": module not in bpy.context.preferences.addons}))
+"""
+
+
+@pytest.mark.bpy
+def test_built_zip_installs_enables_and_disables_in_blender(manifest, built_zip, tmp_path):
+    """Install from Disk as a user would (Blender's own operator), in a throw-away user folder."""
+    script = tmp_path / "install.py"
+    script.write_text(_INSTALL_SCRIPT, encoding="utf-8")
+    home = tmp_path / "blender-user"
+    home.mkdir()
+    proc = subprocess.run(
+        [sys.executable, str(script), str(built_zip)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "BLENDER_USER_RESOURCES": str(home)},
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    (line,) = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    result = json.loads(line.removeprefix("RESULT "))
+    assert result["result"] == ["FINISHED"], output
+    assert result["enabled"] and result["disabled"], output
+    assert result["ops"], "the extension registered no bpy.ops.synthkiln operators"
+
+    # Blender picked the wheels for this platform and Python out of the 16, one per distribution.
+    listed = [fetch_wheels.parse_wheel_filename(PurePosixPath(e).name) for e in manifest["wheels"]]
+    assert result["wheels"] == sorted({f"{w.distribution}-{w.version}.dist-info" for w in listed}), output
