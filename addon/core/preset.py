@@ -22,6 +22,7 @@ BUILTIN_PRESETS = PACKAGE_ROOT / "presets"
 BUILTIN_PREFIX = "builtin:"
 
 Origins = dict[tuple, tuple[str, int]]
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def resolve_path(value: str, base_dir: str | Path) -> Path:
@@ -34,6 +35,9 @@ def resolve_path(value: str, base_dir: str | Path) -> Path:
 
 def _to_python(node: yaml.Node, path: tuple, file: str, origins: Origins, constructor) -> Any:
     origins[path] = (file, node.start_mark.line + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise PresetError(f"unsupported YAML value: tag {node.tag!r} (presets are plain data)", file=file,
+                          line=node.start_mark.line + 1, path=path_str(path))
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
