@@ -47,3 +47,8 @@ def enable_nodes(id_block) -> None:
         id_block.use_nodes = True
     elif id_block.node_tree is None:
         id_block.use_nodes = True
+
+
+def path_property_options() -> set[str]:
+    """File/folder properties that accept Blender's ``//`` (relative to the .blend) must say so from 4.5."""
+    return {"PATH_SUPPORTS_BLEND_RELATIVE"} if VERSION >= (4, 5, 0) else set()

@@ -11,6 +11,7 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty,
                        IntProperty, IntVectorProperty, PointerProperty, StringProperty)
 
+from ..bridge import compat
 from ..core.distributions import KINDS, Distribution, f32
 from ..core.errors import PresetError
 from ..core.randomizers import Randomizer
@@ -62,7 +63,10 @@ def _prop(spec, group_for):
     if k == "float":
         return FloatProperty(default=spec.default, **opts, **lim)
     if k == "str":
-        return StringProperty(default=spec.default, subtype=spec.subtype or "NONE", **opts)
+        if spec.subtype in ("FILE_PATH", "DIR_PATH"):
+            return StringProperty(default=spec.default, subtype=spec.subtype,
+                                  options=compat.path_property_options(), **opts)
+        return StringProperty(default=spec.default, **opts)
     if k == "enum":
         return EnumProperty(items=[(o, o.replace("_", " ").title(), "") for o in spec.options],
                             default=spec.default, **opts)
