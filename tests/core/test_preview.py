@@ -1,0 +1,102 @@
+"""Box/mask previews: boxes on the exact outer pixels of each mask, fill only inside the mask."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from addon.core import layout, masks, preview
+from addon.core.errors import UserError
+from addon.core.png import encode_png
+
+H, W = 80, 120
+GREY = 100
+CATEGORIES = [{"id": 1, "name": "mug", "supercategory": "kitchen"},
+              {"id": 2, "name": "plate", "supercategory": "kitchen"}]
+
+
+def make_dataset(root: Path, frames: int = 3, with_rle: bool = True) -> np.ndarray:
+    """Flat grey images; instance 1 (mug) a 30x20 rectangle, 2 (plate) a disc, 3 hidden."""
+    layout.make_dirs(root)
+    (root / layout.MANIFEST).write_text(json.dumps(
+        {"generator": "SynthKiln", "version": "0.1.0", "created": "2026-11-22T10:00:00Z", "seed": 1,
+         "frames": frames, "categories": CATEGORIES, "recipe": {}, "blender": "5.0.1"}))
+    mask = np.zeros((H, W), np.uint16)
+    mask[30:50, 20:50] = 1                      # bbox [20, 30, 30, 20]
+    yy, xx = np.mgrid[:H, :W]
+    mask[(xx - 90) ** 2 + (yy - 45) ** 2 <= 15 ** 2] = 2
+    stats, rles = masks.instance_stats(mask), masks.rle_encode_instances(mask)
+    objects = [{"instance_id": i, "name": n, "category": c, "attributes": {},
+                "bbox": stats[i]["bbox"] if i in stats else None, "area": stats.get(i, {}).get("area", 0),
+                "rle": rles.get(i) if with_rle else None}
+               for i, n, c in [(1, "Mug", "mug"), (2, "Plate", "plate"), (3, "Gone", "mug")]]
+    for f in range(frames):
+        (root / layout.image_name(f)).write_bytes(encode_png(np.full((H, W, 3), GREY, np.uint8)))
+        (root / layout.mask_name(f)).write_bytes(encode_png(mask))
+        rec = {"synthkiln": "0.1.0", "frame": f, "seed": 1, "width": W, "height": H,
+               "files": {"image": layout.image_name(f), "mask": layout.mask_name(f)},
+               "camera": {}, "values": {}, "objects": objects}
+        (root / layout.record_name(f)).write_text(json.dumps(rec))
+    return mask
+
+
+def load(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")).astype(int)
+
+
+@pytest.mark.parametrize("with_rle", [True, False], ids=["from-rle", "from-mask-png"])
+def test_boxes_on_outer_mask_pixels_and_fill_inside(tmp_path, with_rle):
+    mask = make_dataset(tmp_path, with_rle=with_rle)
+    paths = preview.write_previews(tmp_path)
+    assert paths == [tmp_path / "exports" / "preview" / f"{i:06d}.png" for i in range(3)]
+    img = load(paths[0])
+    assert img.shape == (H, W, 3)
+
+    mug = np.array(preview.category_colour(1))
+    x, y, w, h = 20, 30, 30, 20
+    x2, y2 = x + w - 1, y + h - 1
+    for px, py in [(x, y), (x2, y), (x, y2), (x2, y2), (x + 1, y + 1), (x2 - 1, y2 - 1), (x + 10, y2)]:
+        assert (img[py, px] == mug).all(), (px, py, img[py, px])  # 2 px outline, growing inwards
+    for px, py in [(x - 1, y2), (x2 + 1, y2), (x2, y2 + 1), (x + 10, y2 + 1)]:
+        assert (img[py, px] == GREY).all(), (px, py)  # nothing outside the mask's box
+    inner = img[y + 5, x + 15]  # inside the mask, away from the outline: fill blended with grey
+    expected = np.round(GREY * (1 - preview.FILL_ALPHA) + mug * preview.FILL_ALPHA)
+    assert np.abs(inner - expected).max() <= 1
+    assert (img[5, 5] == GREY).all() and (img[75, 60] == GREY).all()  # background untouched
+
+    # the disc's box touches its extreme pixels: top row of the box coloured only at the outline
+    plate = np.array(preview.category_colour(2))
+    bx, by, bw, bh = masks.instance_stats(mask)[2]["bbox"]
+    assert (img[by + bh - 1, bx] == plate).all() and (img[by, bx + bw - 1] == plate).all()
+    assert not (img[by + bh, bx + bw // 2] == plate).all()
+    # a label above the mug box, in the mug's colour
+    assert (img[y - 6:y, x:x + 10] == mug).all(axis=-1).any()
+
+
+def test_limit_and_distinct_colours(tmp_path):
+    make_dataset(tmp_path, frames=4)
+    assert [p.name for p in preview.write_previews(tmp_path, limit=2)] == ["000000.png", "000001.png"]
+    assert sorted(p.name for p in (tmp_path / "exports" / "preview").iterdir()) == ["000000.png", "000001.png"]
+    colours = {preview.category_colour(i) for i in range(1, 21)}
+    assert len(colours) == 20
+
+
+def test_missing_pillow_is_a_user_error(tmp_path, monkeypatch):
+    make_dataset(tmp_path, frames=1)
+    real_import = builtins.__import__
+
+    def no_pil(name, *args, **kwargs):
+        if name == "PIL" or name.startswith("PIL."):
+            raise ImportError("No module named 'PIL'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pil)
+    with pytest.raises(UserError, match="Pillow"):
+        preview.write_previews(tmp_path)
+    assert not (tmp_path / "exports" / "preview").exists()
