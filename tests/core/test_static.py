@@ -49,3 +49,13 @@ def test_version_checks_live_in_compat():
         if path.name == "compat.py":
             continue
         assert "bpy.app.version" not in path.read_text(), f"{path.relative_to(ROOT)} checks the Blender version"
+
+
+def test_core_and_cli_front_matter_load_without_blender():
+    """`synthkiln validate/export` and the core run where bpy is absent (and never pay its start-up)."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
+            "import addon.core.preset, addon.core.coco, addon.core.masks, addon.core.png, addon.core.job\n"
+            "import headless.cli\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
