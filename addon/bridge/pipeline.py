@@ -6,7 +6,6 @@ in a loop or a modal timer) and therefore by the headless runner, which calls th
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -15,19 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import bpy
-import numpy as np
 
 from ..core import coco, exr, layout, masks, png, preview
 from ..core.errors import UserError
-from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files, temp_path
+from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files
 from ..core.job import GENERATOR, VERSION, Shard, open_dataset, sample_frame
-from ..core.randomizers import Context
+from ..core.randomizers import GROUPS, Context
 from ..core.recipe import Recipe
 from ..core.rng import render_seed
 from . import apply as appliers
 from . import camera, compat, render, scene as scene_setup
 
-log = logging.getLogger("synthkiln")
 progress_log = logging.getLogger("synthkiln.progress")
 
 
@@ -68,7 +65,7 @@ class FrameJob:
         seed = self.recipe.output.seed
         values = sample_frame(self.recipe, seed, index, self.contexts)
         by_key = {r.key(): r for r in self.recipe.randomizers.all()}
-        for group_done, key in _group_boundaries(self.recipe):
+        for key in _application_order(self.recipe):
             if key is None:        # end of the objects group: later groups aim at moved objects
                 bpy.context.view_layer.update()
                 continue
@@ -126,14 +123,14 @@ class FrameJob:
             self._scratch = None
 
 
-def _group_boundaries(recipe: Recipe):
+def _application_order(recipe: Recipe):
     """Randomizer keys in application order, with ``None`` after the objects group."""
-    for group in ("objects", "materials", "camera", "lighting", "environment"):
+    for group in GROUPS:
         for r in getattr(recipe.randomizers, group):
             if r.enabled:
-                yield group, r.key()
+                yield r.key()
         if group == "objects":
-            yield group, None
+            yield None
 
 
 class DatasetRun:
