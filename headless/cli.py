@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import click
 from addon.core import coco, preview
 from addon.core.errors import UserError
 from addon.core.job import parse_shard, read_manifest
-from addon.core.preset import load_preset
+from addon.core.preset import load_layers, load_preset
 
 
 class _Group(click.Group):
@@ -59,9 +60,9 @@ def _resolution(ctx, param, value):
     try:
         w, h = (int(x) for x in value.lower().split("x"))
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected WxH, e.g. 640x480") from None
-    if w < 1 or h < 1:
-        raise click.BadParameter(f"{value!r}: width and height must be >= 1")
+        raise UserError(f"--resolution {value!r}: expected WxH, e.g. 640x480") from None
+    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+        raise UserError(f"--resolution {value!r}: expected width and height in 1..16384")
     return w, h
 
 
@@ -76,25 +77,59 @@ def _check_output(out: Path) -> None:
         raise UserError(f"--out {out}: cannot write to {probe}")
 
 
-def _bpy_error(e: RuntimeError) -> UserError:
+def _bpy_error(e: RuntimeError, origins: dict | None = None) -> UserError:
     """bpy.ops raises RuntimeError('Error: <report>') when an operator reports an error."""
     text = str(e).strip()
     for prefix in ("Error:", "error:"):
         if text.startswith(prefix):
             text = text[len(prefix):].strip()
-    return UserError(text.splitlines()[0] if "Traceback" not in text else text)
+    if "Traceback" in text:
+        return UserError(text)
+    text = text.splitlines()[0] if text else "the render failed"
+    return UserError(_locate(text, origins or {}))
+
+
+_FIELD_PATH = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*): ")
+
+
+def _locate(text: str, origins: dict) -> str:
+    """Prefix ``file:line:`` to a message that starts with a field path of the preset (``scene.objects: ...``)."""
+    m = _FIELD_PATH.match(text)
+    if not m or not origins:
+        return text
+    path = tuple(int(p[1:-1]) if p.startswith("[") else p
+                 for p in re.findall(r"[A-Za-z_]\w*|\[\d+\]", m.group(1)))
+    while path and path not in origins:
+        path = path[:-1]
+    if not path:
+        return text
+    file, line = origins[path]
+    return f"{file}:{line}: {text}"
 
 
 class _ProgressHandler(logging.Handler):
-    """Feeds the pipeline's per-frame progress events into a click progress bar."""
+    """Feeds the pipeline's per-frame progress events into a progress bar with ETA on a terminal, or one
+    line per frame (``frames 3/20 ...``) when stderr is a file or a pipe (a farm log), where click's bar
+    would print only its label."""
 
     def __init__(self):
         super().__init__()
         self.bar = None
+        self.tty = sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.first_done = None
 
     def emit(self, record):
         done, total = getattr(record, "sk_done", None), getattr(record, "sk_total", None)
         if done is None:
+            return
+        if not self.tty:
+            if self.first_done is None:
+                self.first_done = done - 1
+            rendered = done - self.first_done
+            eta = (time.perf_counter() - self.t0) / rendered * (total - done)
+            click.echo(f"frames {done}/{total}  (frame {getattr(record, 'sk_frame', '?')}, "
+                       f"ETA {eta:.0f}s)", err=True)
             return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label="frames", show_eta=True, show_pos=True,
@@ -131,10 +166,13 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
         raise UserError(f"{blend}: file not found")
     overrides = _overrides(frames, seed, out, resolution, samples)
     parse_shard(shard, dict(os.environ))
+    origins: dict = {}
     if yaml_path is not None:
         recipe = load_preset(yaml_path, overrides)   # fail fast, before Blender starts
-        _check_output(Path(recipe.output.directory) if out is None else out)
-    elif out is not None:
+        origins = load_layers(yaml_path)[1]
+        if out is None and blend is None:   # unsaved scene: relative to the working folder
+            _check_output(Path(recipe.output.directory))
+    if out is not None:
         _check_output(out)
 
     import bpy
@@ -148,6 +186,9 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
     try:
         if yaml_path is not None:
             bpy.ops.synthkiln.import_preset(filepath=str(yaml_path.resolve()))
+        # what only Blender can check (assets, HDRIs, the .blend's own recipe), before anything is written
+        recipe = runtime.checked_recipe(json.dumps(overrides), origins, str(yaml_path or blend))
+        _check_output(runtime.output_dir(recipe))
         handler = _ProgressHandler()
         logging.getLogger("synthkiln.progress").addHandler(handler)
         logging.getLogger("synthkiln.progress").setLevel(logging.INFO)
@@ -158,7 +199,7 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
             handler.close()
             logging.getLogger("synthkiln.progress").removeHandler(handler)
     except RuntimeError as e:
-        raise _bpy_error(e) from None
+        raise _bpy_error(e, origins) from None
     click.echo(f"done in {time.perf_counter() - t0:.1f}s", err=True)
 
 
