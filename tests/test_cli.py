@@ -237,9 +237,6 @@ def test_missing_hdri(tmp_path, base):
 
 
 @pytest.mark.bpy
-@pytest.mark.xfail(strict=True, reason="an error found when frame 0 is applied (here camera_shell.target names no object) "
-                   "comes after DatasetRun.__init__ (addon/bridge/pipeline.py) has made the folder skeleton and written "
-                   "synthkiln.json; the dataset should be opened only once the first frame has been applied")
 def test_error_at_first_frame_writes_nothing(tmp_path, base):
     preset = tmp_path / "target.yaml"
     preset.write_text(f"extends: {base}\nrandomizers:\n  camera:\n    - {{type: camera_shell, name: orbit, target: Nope}}\n")
@@ -426,9 +423,6 @@ def test_shards_are_disjoint_and_match_one_process(jobs):
 
 
 @pytest.mark.bpy
-@pytest.mark.xfail(strict=True, reason="DatasetRun.__init__ (addon/bridge/pipeline.py) calls clean_temp_files(root) on "
-                   "the whole folder, deleting the temp files of other shards writing into the same folder at the same "
-                   "time (their os.replace then fails); it should clean only its own frames' temp files")
 def test_shard_leaves_other_shards_temp_files_alone(jobs):
     s0 = jobs.shard0
     assert sorted(records(s0.out)) == [0, 1]
@@ -453,9 +447,6 @@ def test_same_seed_same_bytes_other_seed_other_records(jobs):
 
 
 @pytest.mark.bpy
-@pytest.mark.xfail(strict=True, reason="the RGB PNG carries Cycles' render-time text chunks (cycles.ViewLayer.total_time, "
-                   "render_time, synchronization_time), so identical frames differ in bytes; strip them where the "
-                   "provenance chunks are added (addon/bridge/pipeline.py render_frame / core/png.add_text_chunks)")
 def test_same_seed_same_image_bytes(jobs):
     same_files(jobs.full.out, jobs.resume.out, [f"images/{i:06d}.png" for i in range(3)])
 

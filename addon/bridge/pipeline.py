@@ -89,7 +89,7 @@ class FrameJob:
         stamp = {"Software": f"{GENERATOR} {VERSION}", "synthkiln:seed": str(out.seed),
                  "synthkiln:frame": str(index), "synthkiln:synthetic": "true"}
         data = raw_image.read_bytes()
-        atomic_write_bytes(image_path, png.add_text_chunks(data, stamp) if ext == "png" else data)
+        atomic_write_bytes(image_path, png.add_text_chunks(data, stamp, replace_all=True) if ext == "png" else data)
         atomic_write_bytes(root / layout.mask_name(index), png.encode_png(mask, stamp))
         files = {"image": layout.image_name(index, ext), "mask": layout.mask_name(index)}
         if out.depth:
@@ -139,11 +139,14 @@ class DatasetRun:
     def __init__(self, job: FrameJob, root: Path, shard: Shard = Shard()):
         self.job, self.root, self.shard = job, Path(root), shard
         recipe = job.recipe
+        frames = shard.frames(recipe.output.frames)
+        if len(frames):
+            job.apply_frame(frames[0])    # a recipe that cannot apply fails here, before anything is written
         self.manifest = open_dataset(self.root, recipe, compat.version_string())
-        clean_temp_files(self.root)
+        clean_temp_files(self.root, {layout.stem(i) for i in frames})
         done = set(layout.record_indices(self.root))
-        self.todo = [i for i in shard.frames(recipe.output.frames) if i not in done]
-        self.total = len(shard.frames(recipe.output.frames))
+        self.todo = [i for i in frames if i not in done]
+        self.total = len(frames)
         self.skipped = self.total - len(self.todo)
         self.rendered = 0
 

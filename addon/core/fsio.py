@@ -40,10 +40,15 @@ def atomic_replace(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def clean_temp_files(root: Path) -> int:
-    """Delete temp files left by an interrupted run under ``root``; returns how many."""
+def clean_temp_files(root: Path, stems: set[str] | None = None) -> int:
+    """Delete temp files left by an interrupted run under ``root``; returns how many.
+
+    With ``stems``, only temp files of those frames (``.<stem>.<ext>.<pid>.sk-tmp``) go: shards sharing
+    a folder must never delete each other's files in flight."""
     count = 0
     for p in Path(root).rglob(f"*{TEMP_MARK}"):
+        if stems is not None and p.name[1:].split(".", 1)[0] not in stems:
+            continue
         p.unlink(missing_ok=True)
         count += 1
     return count

@@ -168,11 +168,12 @@ def _iter_chunks(png_bytes: bytes):
         pos = end
 
 
-def add_text_chunks(png_bytes: bytes, text: dict[str, str]) -> bytes:
+def add_text_chunks(png_bytes: bytes, text: dict[str, str], *, replace_all: bool = False) -> bytes:
     """Insert tEXt chunks right after IHDR; pixel data is copied untouched.
 
     Existing tEXt chunks with the same keys are dropped, so stamping twice (e.g. a re-run frame)
-    leaves one value per key instead of duplicates.
+    leaves one value per key instead of duplicates. ``replace_all`` drops every existing text chunk
+    (Blender writes render times there, which would make identical frames differ in bytes).
     """
     new = [_text_chunk(k, v) for k, v in text.items()]
     keys = {k.encode("latin-1") for k in text}
@@ -182,7 +183,7 @@ def add_text_chunks(png_bytes: bytes, text: dict[str, str]) -> bytes:
     raw = bytes(png_bytes)
     out = [PNG_SIGNATURE, raw[chunks[0][2]:chunks[0][3]], *new]
     for kind, data, start, end in chunks[1:]:
-        if kind == b"tEXt" and data.split(b"\x00", 1)[0] in keys:
+        if kind in (b"tEXt", b"zTXt", b"iTXt") and (replace_all or data.split(b"\x00", 1)[0] in keys):
             continue
         out.append(raw[start:end])
     return b"".join(out)
