@@ -37,10 +37,6 @@ DEPTH_PASS_NAMES = ("Depth", "Z")
 INDEX_PASS_NAMES = ("Object Index", "IndexOB")
 
 
-def principled_base_color_input(node):
-    return node.inputs["Base Color"]
-
-
 def enable_nodes(id_block) -> None:
     """Worlds and materials are always node-based from 5.0 (``use_nodes`` is deprecated there)."""
     if VERSION < (5, 0, 0) and not id_block.use_nodes:

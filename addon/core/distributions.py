@@ -9,10 +9,9 @@ YAML spellings (see ``parse``): ``3.0`` · ``{uniform: [a, b]}`` · ``{normal: [
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -197,15 +196,3 @@ def parse(data: Any) -> Distribution:
         if kind == "choice" and not all(isinstance(c, (int, float)) for c in d.choices):
             raise DistributionSyntaxError("rare draws numbers; it cannot mix with a choice of strings", "rare")
     return d
-
-
-def choices_to_json(choices: list) -> list[str]:
-    """Choice values as JSON strings: how the scene stores them without losing number vs string."""
-    return [json.dumps(c) for c in choices]
-
-
-def choices_from_json(items: list[str]) -> list:
-    return [json.loads(s) for s in items]
-
-
-Sampler = Callable[[np.random.Generator], Any]

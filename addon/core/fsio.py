@@ -35,11 +35,6 @@ def atomic_write_json(path: Path, obj: object, *, indent: int | None = None) -> 
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_replace(tmp: Path, path: Path) -> None:
-    """Move a finished temp file into place."""
-    os.replace(tmp, path)
-
-
 def clean_temp_files(root: Path, stems: set[str] | None = None) -> int:
     """Delete temp files left by an interrupted run under ``root``; returns how many.
 

@@ -84,11 +84,15 @@ def _read_yaml(path: Path) -> tuple[Any, Origins]:
     return data, origins
 
 
-def _merge(base: Any, top: Any, base_o: Origins, top_o: Origins, path: tuple, out_o: Origins) -> Any:
+def merge_data(base: Any, top: Any, base_o: Origins = None, top_o: Origins = None, path: tuple = (),
+               out_o: Origins = None) -> Any:
+    """Layer ``top`` over ``base``: mappings merge key by key, anything else is replaced.
+    With origin maps, ``out_o`` learns the file and line of every value of the result."""
+    base_o, top_o, out_o = base_o or {}, top_o or {}, out_o if out_o is not None else {}
     if isinstance(base, dict) and isinstance(top, dict):
         out = dict(base)
         for k, v in top.items():
-            out[k] = _merge(base[k], v, base_o, top_o, path + (k,), out_o) if k in base else v
+            out[k] = merge_data(base[k], v, base_o, top_o, path + (k,), out_o) if k in base else v
             if k not in base:
                 out_o.update({p: o for p, o in top_o.items() if p[:len(path) + 1] == path + (k,)})
         if path in top_o:
@@ -118,7 +122,7 @@ def load_layers(path: str | Path, _chain: tuple = ()) -> tuple[dict, Origins]:
     parent = _find_extended(data.pop("extends"), path, origins.get(("extends",), ("", 0))[1])
     base, base_o = load_layers(parent, _chain + (path,))
     merged_o: Origins = dict(base_o)
-    merged = _merge(base, data, base_o, {p: o for p, o in origins.items() if p[:1] != ("extends",)}, (), merged_o)
+    merged = merge_data(base, data, base_o, {p: o for p, o in origins.items() if p[:1] != ("extends",)}, (), merged_o)
     return merged, merged_o
 
 
@@ -134,7 +138,7 @@ def load_preset(path: str | Path, overrides: dict | None = None) -> Recipe:
     """Read, layer and check a preset; ``overrides`` (same shape) are merged on top (e.g. CLI flags)."""
     data, origins = load_layers(path)
     if overrides:
-        data = _merge(data, overrides, origins, {}, (), origins)
+        data = merge_data(data, overrides, origins, {}, (), origins)
     try:
         recipe = from_data(Recipe, data)
     except SchemaError as e:

@@ -13,7 +13,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 from ..bridge.pipeline import DatasetRun, FrameJob
 from ..core.errors import UserError
 from ..core.job import parse_shard
-from ..core.preset import _merge, load_preset, save_preset
+from ..core.preset import merge_data, load_preset, save_preset
 from ..core.recipe import Recipe, recipe_to_data
 from ..core.schema import SchemaError, from_data, path_str
 from . import props
@@ -35,7 +35,7 @@ def scene_recipe(scene, overrides: str = "") -> Recipe:
         raise UserError(f"scene {scene.name!r} has no SynthKiln recipe yet: import a preset or add randomizers")
     recipe = props.read_recipe(scene)
     if overrides:
-        data = _merge(recipe_to_data(recipe), json.loads(overrides), {}, {}, (), {})
+        data = merge_data(recipe_to_data(recipe), json.loads(overrides))
         try:
             recipe = from_data(Recipe, data)
         except SchemaError as e:
