@@ -20,7 +20,7 @@ import click
 from addon.core import coco, preview
 from addon.core.errors import UserError
 from addon.core.job import parse_shard, read_manifest
-from addon.core.preset import load_layers, load_preset
+from addon.core.preset import load_layers, load_preset, origin_of
 
 
 class _Group(click.Group):
@@ -99,11 +99,9 @@ def _locate(text: str, origins: dict) -> str:
         return text
     path = tuple(int(p[1:-1]) if p.startswith("[") else p
                  for p in re.findall(r"[A-Za-z_]\w*|\[\d+\]", m.group(1)))
-    while path and path not in origins:
-        path = path[:-1]
-    if not path:
+    if path[:1] not in origins:      # not written in the preset (e.g. a .blend's own recipe)
         return text
-    file, line = origins[path]
+    file, line = origin_of(path, origins, "")
     return f"{file}:{line}: {text}"
 
 
@@ -186,8 +184,7 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
     try:
         if yaml_path is not None:
             bpy.ops.synthkiln.import_preset(filepath=str(yaml_path.resolve()))
-        # what only Blender can check (assets, HDRIs, the .blend's own recipe), before anything is written
-        recipe = runtime.checked_recipe(json.dumps(overrides), origins, str(yaml_path or blend))
+        recipe = runtime.scene_recipe(json.dumps(overrides))
         _check_output(runtime.output_dir(recipe))
         handler = _ProgressHandler()
         logging.getLogger("synthkiln.progress").addHandler(handler)

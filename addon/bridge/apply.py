@@ -14,6 +14,7 @@ from mathutils import Euler, Matrix, Quaternion, Vector
 
 from ..core import randomizers as R
 from ..core.errors import UserError
+from ..core.schema import path_str
 from . import compat
 
 APPLIERS: dict[str, "Applier"] = {}
@@ -26,7 +27,7 @@ class Applier:
         super().__init_subclass__(**kw)
         APPLIERS[cls.TYPE] = cls()
 
-    def setup(self, scene, r, objs) -> None:
+    def setup(self, scene, r, objs, where: tuple = ()) -> None:
         pass
 
     def context(self, scene, r, objs) -> R.Context:
@@ -115,7 +116,7 @@ def _principled(mat):
 class MaterialColor(Applier):
     TYPE = "material_color"
 
-    def setup(self, scene, r, objs):
+    def setup(self, scene, r, objs, where=()):
         """Give each object its own copy of its first material (once), so per-object colours don't leak."""
         for obj in objs:
             if not obj.material_slots or obj.material_slots[0].material is None:
@@ -184,7 +185,8 @@ def hdri_path(name: str) -> Path:
         p = compat.bundled_hdri_dir() / f"{name}.exr"
     if not p.is_file():
         bundled = sorted(x.stem for x in compat.bundled_hdri_dir().glob("*.exr"))
-        raise UserError(f"HDRI {name!r} not found (bundled: {', '.join(bundled)}; or give a path to an .exr/.hdr)")
+        raise UserError(f"HDRI {name!r} not found: expected a bundled HDRI ({', '.join(bundled)}) "
+                        "or the path of an .exr/.hdr file")
     return p
 
 
@@ -192,7 +194,7 @@ class WorldHDRI(Applier):
     TYPE = "world_hdri"
     NODES = ("SK Coordinates", "SK Mapping", "SK Environment", "SK Background", "SK Output")
 
-    def setup(self, scene, r, objs):
+    def setup(self, scene, r, objs, where=()):
         world = scene.world
         compat.enable_nodes(world)
         nodes, links = world.node_tree.nodes, world.node_tree.links
@@ -213,8 +215,12 @@ class WorldHDRI(Applier):
         # (about 2 s a frame on 2 cores); 256² samples these soft studio HDRIs just as well.
         world.cycles.sampling_method = "MANUAL"
         world.cycles.sample_map_resolution = 256
-        for name in r.hdri.choices:   # load every candidate once, so frames never add images
-            bpy.data.images.load(str(hdri_path(name)), check_existing=True)
+        for k, name in enumerate(r.hdri.choices):   # load every candidate once: frames never add images
+            try:
+                path = hdri_path(str(name))
+            except UserError as e:
+                raise UserError(f"{path_str(where + ('hdri', 'choice', k))}: {e}") from None
+            bpy.data.images.load(str(path), check_existing=True)
 
     def apply(self, scene, r, v):
         nodes = scene.world.node_tree.nodes

@@ -54,7 +54,7 @@ class FrameJob:
             else:
                 objs = scene_setup.select(sc, r.select, appliers.pool(sc, r), labels) if r.TARGETS != "none" else []
             a = appliers.applier(r)
-            a.setup(sc, r, objs)
+            a.setup(sc, r, objs, recipe.randomizers.path(r))
             self.contexts[r.key()] = a.context(sc, r, objs)
         render.configure(sc, recipe.render, recipe.output)
         return self

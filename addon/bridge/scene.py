@@ -80,21 +80,24 @@ def _append_objects(scene, setup: SceneSetup, base_dir) -> None:
         if len(have) < ref.count:
             wanted[ref.asset] = max(wanted.get(ref.asset, 0), 1)
     missing = [name for name in wanted if name not in bpy.data.objects]
+    field = {ref.asset: f"scene.objects[{i}].asset" for i, ref in reversed(list(enumerate(setup.objects)))}
     if missing:
         if not setup.library:
-            raise UserError(f"scene.objects: {', '.join(missing)} not in the scene and no scene.library to append from")
+            raise UserError(f"{field[missing[0]]}: asset {missing[0]!r} is not in the scene and scene.library is "
+                            "empty: expected an object of the scene, or a scene.library to append it from")
         path = resolve_path(setup.library, base_dir)
         if not path.is_file():
-            raise UserError(f"scene.library: {path} does not exist")
+            raise UserError(f"scene.library: {setup.library!r}: {path} does not exist: expected a .blend file")
         try:
             with bpy.data.libraries.load(str(path), link=False) as (src, dst):
                 absent = [n for n in missing if n not in src.objects]
                 if absent:
-                    raise UserError(f"scene.objects: {', '.join(absent)} not found in {path.name} "
-                                    f"(it has: {', '.join(sorted(src.objects))})")
+                    raise UserError(f"{field[absent[0]]}: asset {absent[0]!r} not found in {path.name}: expected "
+                                    f"one of {', '.join(sorted(src.objects)) or '(the library has no objects)'}")
                 dst.objects = missing
-        except OSError as e:
-            raise UserError(f"scene.library: cannot read {path}: {e}") from None
+        except (OSError, RuntimeError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
+            raise UserError(f"scene.library: cannot read {path} as a .blend ({reason}): expected a .blend file") from None
     for ref in setup.objects:
         coll = _collection(scene, ref.collection)
         have = [o for o in coll.objects if base_name(o.name) == ref.asset]

@@ -126,11 +126,15 @@ def load_layers(path: str | Path, _chain: tuple = ()) -> tuple[dict, Origins]:
     return merged, merged_o
 
 
-def error_at(e: SchemaError, origins: Origins, default_file: str) -> PresetError:
-    path = e.path
+def origin_of(path: tuple, origins: Origins, default_file: str) -> tuple[str, int | None]:
+    """File and line a field path was written on (its nearest ancestor that has one)."""
     while path and path not in origins:
         path = path[:-1]
-    file, line = origins.get(path, (default_file, None))
+    return origins.get(path, (default_file, None))
+
+
+def error_at(e: SchemaError, origins: Origins, default_file: str) -> PresetError:
+    file, line = origin_of(e.path, origins, default_file)
     return PresetError(str(e), file=file, line=line, path=path_str(e.path), value=e.value, expected=e.expected)
 
 

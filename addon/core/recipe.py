@@ -77,6 +77,10 @@ class Randomizers:
                                       where + ("name",), r.name, "a unique name")
                 seen[r.name] = where
 
+    def path(self, r: Randomizer) -> tuple:
+        """Field path of a randomizer, for messages: ("randomizers", "lighting", 0)."""
+        return ("randomizers", r.GROUP, getattr(self, r.GROUP).index(r))
+
     def all(self) -> list[Randomizer]:
         return [r for g in GROUPS for r in getattr(self, g)]
 
