@@ -18,11 +18,11 @@ import bpy
 from ..core import coco, exr, layout, masks, png, preview
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files
-from ..core.job import GENERATOR, VERSION, Shard, open_dataset, sample_frame
-from ..core.randomizers import GROUPS, Context
+from ..core.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
+from ..core.randomizers import Context
 from ..core.recipe import Recipe
 from ..core.rng import render_seed
-from . import apply as appliers
+from . import appliers
 from . import camera, compat, render, scene as scene_setup
 
 progress_log = logging.getLogger("synthkiln.progress")
@@ -60,23 +60,27 @@ class FrameJob:
         return self
 
     # -- one frame -----------------------------------------------------------------------------------
-    def apply_frame(self, index: int) -> dict[str, Any]:
-        """Sample frame ``index`` and apply it to the scene; returns the sampled values."""
+    def apply_frame(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Sample frame ``index`` and apply it to the scene; returns the sampled values and what the
+        appliers report having done (retries, settled poses, achieved occlusion...)."""
         seed = self.recipe.output.seed
         values = sample_frame(self.recipe, seed, index, self.contexts)
-        by_key = {r.key(): r for r in self.recipe.randomizers.all()}
-        for key in _application_order(self.recipe):
-            if key is None:        # end of the objects group: later groups aim at moved objects
-                bpy.context.view_layer.update()
-                continue
-            appliers.applier(by_key[key]).apply(self.scene, by_key[key], values[key])
+        applied = {}
+        phase = None
+        for r in application_order(self.recipe):
+            if phase is not None and r.phase() != phase:
+                bpy.context.view_layer.update()     # later phases aim at what earlier ones moved
+            phase = r.phase()
+            result = appliers.applier(r).apply(self.scene, r, values[r.key()])
+            if result:
+                applied[r.key()] = result
         self.scene.cycles.seed = render_seed(seed, index)
         bpy.context.view_layer.update()
-        return values
+        return values, applied
 
     def render_frame(self, index: int, root: Path) -> dict[str, Any]:
         """Render frame ``index`` into dataset ``root``; its record is written last."""
-        values = self.apply_frame(index)
+        values, applied = self.apply_frame(index)
         out = self.recipe.output
         ext = "jpg" if out.image_format == "JPEG" else "png"
         image_path = root / layout.image_name(index, ext)
@@ -100,15 +104,18 @@ class FrameJob:
         rles = masks.rle_encode_instances(mask)
         cam = self.scene.camera
         K, w2c = camera.intrinsics(self.scene, cam), camera.world_to_camera(cam)
+        attributes = object_attributes(self.recipe, values)
         objects = []
         for t in self.targets:
             s = stats.get(t.instance_id)
             objects.append({"instance_id": t.instance_id, "name": t.name, "category": t.category,
-                            "attributes": t.attributes, "bbox": s["bbox"] if s else None,
-                            "area": s["area"] if s else 0, "rle": rles.get(t.instance_id)})
+                            "attributes": {**t.attributes, **attributes.get(t.name, {})},
+                            "hidden": bpy.data.objects[t.name].hide_render,
+                            "bbox": s["bbox"] if s else None, "area": s["area"] if s else 0,
+                            "rle": rles.get(t.instance_id)})
         record = {"synthkiln": VERSION, "frame": index, "seed": out.seed, "width": w, "height": h,
                   "files": files, "camera": {"name": cam.name, "K": K.tolist(), "world_to_camera": w2c.tolist()},
-                  "values": values, "objects": objects}
+                  "values": values, "applied": applied, "objects": objects}
         atomic_write_json(root / layout.record_name(index), record)
         return record
 
@@ -121,16 +128,6 @@ class FrameJob:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
-
-
-def _application_order(recipe: Recipe):
-    """Randomizer keys in application order, with ``None`` after the objects group."""
-    for group in GROUPS:
-        for r in getattr(recipe.randomizers, group):
-            if r.enabled:
-                yield r.key()
-        if group == "objects":
-            yield None
 
 
 class DatasetRun:

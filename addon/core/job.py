@@ -6,6 +6,7 @@ Frame ``i`` depends only on (recipe, seed, i), so any process can render any fra
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -17,7 +18,7 @@ from typing import Any
 from . import layout
 from .errors import DatasetError, UserError
 from .fsio import atomic_write_json
-from .randomizers import Context
+from .randomizers import Context, FrameState, Randomizer
 from .recipe import Recipe, recipe_to_data
 from .rng import stream
 
@@ -54,13 +55,43 @@ def parse_shard(text: str | None, env: dict[str, str] | None = None) -> Shard:
     return Shard(k, n)
 
 
+def application_order(recipe: Recipe) -> list[Randomizer]:
+    """Enabled randomizers in the order they are sampled and applied: by phase (objects, materials,
+    camera, lighting, environment; a type may ask to run later, e.g. occluders after the camera), then
+    stack position."""
+    enabled = [r for r in recipe.randomizers.all() if r.enabled]
+    return sorted(enabled, key=lambda r: r.phase())     # sorted() is stable: stack order within a phase
+
+
+def views_per_scene(recipe: Recipe) -> int:
+    return max([r.views() for r in recipe.randomizers.all() if r.enabled] or [1])
+
+
 def sample_frame(recipe: Recipe, seed: int, index: int, contexts: dict[str, Context]) -> dict[str, Any]:
-    """Every enabled randomizer's draw for frame ``index``; each from its own named stream."""
+    """Every enabled randomizer's draw for frame ``index``, each from its own named stream, in
+    application order, sharing one ``FrameState``. With several views per scene sample, the scene's
+    draws are keyed by ``index // views`` and only per-view randomizers by ``index``."""
+    views = views_per_scene(recipe)
+    state = FrameState(index=index, scene_index=index // views, balance=recipe.balance_shares())
     values = {}
-    for r in recipe.randomizers.all():
-        if r.enabled:
-            values[r.key()] = r.sample(stream(seed, index, r.key()), contexts.get(r.key(), Context()))
+    for r in application_order(recipe):
+        ctx = contexts.get(r.key()) or Context()
+        ctx = dataclasses.replace(ctx, frame=state)
+        key_index = index if r.PER_VIEW else state.scene_index
+        values[r.key()] = r.sample(stream(seed, key_index, r.key()), ctx)
     return values
+
+
+def object_attributes(recipe: Recipe, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Attributes that randomizers set on objects this frame (e.g. a palette colour's name)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in application_order(recipe):
+        v = values.get(r.key())
+        if r.PER_OBJECT and isinstance(v, dict):
+            for name, per in v.items():
+                if isinstance(per, dict) and per.get("attributes"):
+                    out.setdefault(name, {}).update(per["attributes"])
+    return out
 
 
 def recipe_hash(recipe: Recipe) -> str:

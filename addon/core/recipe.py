@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .balance import BalanceTarget
 from .randomizers import GROUPS, Randomizer, Selector
 from .schema import SchemaError, fld, from_data, to_data
 
@@ -116,6 +117,7 @@ class Recipe:
     labels: list[LabelRule] = fld([], "Which objects are targets, with which category and attributes")
     scene: SceneSetup = fld(SceneSetup(), "Scene building from an asset library")
     randomizers: Randomizers = fld(Randomizers(), "Randomizer stacks")
+    balance: list[BalanceTarget] = fld([], "Target shares for categories and attributes, followed over the job")
     render: RenderSettings = fld(RenderSettings(), "Render settings")
     output: OutputSettings = fld(OutputSettings(), "Output settings")
 
@@ -131,6 +133,20 @@ class Recipe:
             if rule.category not in names:
                 raise SchemaError(f"category {rule.category!r} is not in categories ({', '.join(names) or 'none'})",
                                   path + ("labels", i, "category"), rule.category, f"one of {names}")
+
+        attrs = [b.attribute for b in self.balance]
+        for i, b in enumerate(self.balance):
+            if attrs.count(b.attribute) > 1:
+                raise SchemaError(f"balance for {b.attribute!r} is given twice", path + ("balance", i, "attribute"),
+                                  b.attribute, "one entry per attribute")
+            if b.attribute == "category":
+                for k in b.shares:
+                    if k not in names:
+                        raise SchemaError(f"category {k!r} is not in categories ({', '.join(names) or 'none'})",
+                                          path + ("balance", i, "shares", k), k, f"one of {names}")
+
+    def balance_shares(self) -> dict[str, dict[str, float]]:
+        return {b.attribute: b.normalised() for b in self.balance}
 
     def category_ids(self) -> dict[str, int]:
         return {c.name: i + 1 for i, c in enumerate(self.categories)}

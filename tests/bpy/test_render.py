@@ -199,7 +199,7 @@ def test_tabletop_frames_create_no_datablocks(addon_registered, tmp_path):
     before = datablock_counts()
     seen = set()
     for i in range(200):
-        values = job.apply_frame(i)
+        values, _ = job.apply_frame(i)
         seen.add(values["lighting/sky"]["hdri"])
     while run.step():
         pass

@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from addon.core.balance import BalanceTarget
 from addon.core.distributions import Distribution
 from addon.core.preset import BUILTIN_PRESETS, dump_preset, load_preset
 from addon.core.randomizers import Randomizer
@@ -70,6 +71,8 @@ def everything() -> Recipe:
     r.categories[1].name = "second"
     for rule in r.labels:
         rule.category = r.categories[0].name
+    r.balance = [BalanceTarget("category", {r.categories[0].name: 0.25, "second": 0.75}),
+                 BalanceTarget("colour", {"red": 1.0, "blue": 2.5})]
     for group in ("objects", "materials", "camera", "lighting", "environment"):
         setattr(r.randomizers, group, [])
     for i, (t, cls) in enumerate(sorted(Randomizer.REGISTRY.items())):

@@ -122,7 +122,7 @@ def test_same_seed_same_values_and_adding_a_randomizer_changes_nothing_else():
     assert a == b
     assert _sample(r, 1) != a
     wider = load_preset(TABLETOP)
-    from addon.core.randomizers import CameraShell
+    from addon.core.randomizers.camera import CameraShell
     wider.randomizers.camera.insert(0, CameraShell(name="second_camera"))
     c = _sample(wider)
     assert {k: v for k, v in c.items() if k != "camera/second_camera"} == a
