@@ -55,7 +55,9 @@ class FrameJob:
                 objs = scene_setup.select(sc, r.select, appliers.pool(sc, r), labels) if r.TARGETS != "none" else []
             a = appliers.applier(r)
             a.setup(sc, r, objs, recipe.randomizers.path(r))
-            self.contexts[r.key()] = a.context(sc, r, objs)
+            ctx = a.context(sc, r, objs)
+            ctx.data.setdefault("categories", {o.name: labels[o.name].category for o in objs if o.name in labels})
+            self.contexts[r.key()] = ctx
         render.configure(sc, recipe.render, recipe.output)
         return self
 

@@ -1,7 +1,7 @@
 """Randomizers, the pure half: one module per group, each type a dataclass registered under its ``TYPE``
 (``base.py`` has the contract). The bridge (``bridge/appliers/``) has the matching ``apply``."""
 
-from . import camera, environment, lighting, materials, objects  # noqa: F401  (registers every type)
+from . import backdrop, camera, environment, lighting, materials, objects, occluders  # noqa: F401  (registers types)
 from .base import GROUPS, Context, FrameState, Randomizer, Selector
 
 __all__ = ["GROUPS", "Context", "FrameState", "Randomizer", "Selector"]

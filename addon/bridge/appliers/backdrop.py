@@ -1,0 +1,3 @@
+"""Photo backgrounds, Blender half."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Occluders, Blender half."""
+
+from __future__ import annotations
