@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from addon.core import coco, preview
+from addon.core import coco, jobreport, preview
 from addon.core.errors import UserError
 from addon.core.job import parse_shard, read_manifest
 from addon.core.preset import load_layers, load_preset, origin_of
@@ -185,7 +185,8 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
         if yaml_path is not None:
             bpy.ops.synthkiln.import_preset(filepath=str(yaml_path.resolve()))
         recipe = runtime.scene_recipe(json.dumps(overrides))
-        _check_output(runtime.output_dir(recipe))
+        out_dir = runtime.output_dir(recipe)
+        _check_output(out_dir)
         handler = _ProgressHandler()
         logging.getLogger("synthkiln.progress").addHandler(handler)
         logging.getLogger("synthkiln.progress").setLevel(logging.INFO)
@@ -198,6 +199,7 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
     except RuntimeError as e:
         raise _bpy_error(e, origins) from None
     click.echo(f"done in {time.perf_counter() - t0:.1f}s", err=True)
+    click.echo(jobreport.format_summary(jobreport.summarize(out_dir)), err=True)
 
 
 @main.command()

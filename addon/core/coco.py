@@ -162,6 +162,11 @@ def _read_record(root: Path, index: int) -> dict:
     return rec
 
 
+def iter_records(root: Path) -> Iterable[dict]:
+    """Every complete frame record of a dataset, in frame order."""
+    return (_read_record(Path(root), i) for i in layout.record_indices(Path(root)))
+
+
 @contextlib.contextmanager
 def _gc_paused():
     """Pause the cyclic GC while a large JSON tree is built: the tree holds no cycles, and with GC on,
@@ -182,8 +187,7 @@ def write_coco(dataset_dir: Path) -> Path:
     root = Path(dataset_dir)
     manifest = _read_json(root / layout.MANIFEST)
     with _gc_paused():
-        records = (_read_record(root, i) for i in layout.record_indices(root))
-        coco = build_coco(manifest, records, source=root)
+        coco = build_coco(manifest, iter_records(root), source=root)
         data = json.dumps(coco, separators=(",", ":")).encode("utf-8")
     out = root / COCO_DIR / ANNOTATIONS
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -136,7 +136,7 @@ class Recipe:
 
         attrs = [b.attribute for b in self.balance]
         for i, b in enumerate(self.balance):
-            if attrs.count(b.attribute) > 1:
+            if b.attribute in attrs[:i]:
                 raise SchemaError(f"balance for {b.attribute!r} is given twice", path + ("balance", i, "attribute"),
                                   b.attribute, "one entry per attribute")
             if b.attribute == "category":

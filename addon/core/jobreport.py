@@ -1,0 +1,50 @@
+"""The job report: what a render job made, read back from its frame records (so any shard, a resumed
+job or a merged dataset reports the same way). Balance targets beside achieved shares, frames where a
+constraint (e.g. "targets visible") could not be met, and instance counts.
+
+Printed by ``synthkiln render`` at the end of a job and by the render operator; ``summarize`` returns
+plain data for other front ends (the HTML report of a later issue).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .balance import BalanceTarget, report_rows
+from .coco import iter_records
+from .job import read_manifest
+from .schema import from_data
+
+
+def summarize(root: Path) -> dict[str, Any]:
+    manifest = read_manifest(root)
+    records = list(iter_records(root))
+    balance = [from_data(BalanceTarget, b) for b in manifest.get("recipe", {}).get("balance", [])]
+    failed: Counter = Counter()
+    for rec in records:
+        for key, outcome in (rec.get("applied") or {}).items():
+            if isinstance(outcome, dict) and outcome.get("ok") is False:
+                failed[key] += 1
+    categories: Counter = Counter(o["category"] for rec in records for o in rec.get("objects", []) if o.get("area"))
+    return {
+        "frames_done": len(records), "frames_planned": manifest.get("frames", 0),
+        "instances": sum(categories.values()), "categories": dict(sorted(categories.items())),
+        "balance": [{"attribute": a, "value": v, "target": t, "achieved": s, "instances": n}
+                    for a, v, t, s, n in report_rows(balance, records)],
+        "constraint_failures": dict(sorted(failed.items())),
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [f"{summary['frames_done']}/{summary['frames_planned']} frames, {summary['instances']} visible instances"
+             + (": " + ", ".join(f"{k} {v}" for k, v in summary["categories"].items()) if summary["categories"] else "")]
+    if summary["balance"]:
+        lines.append("balance          value            target  achieved  instances")
+        for row in summary["balance"]:
+            lines.append(f"  {row['attribute']:<14} {row['value']:<16} {row['target']:6.1%}  {row['achieved']:7.1%}  "
+                         f"{row['instances']:9d}")
+    for key, n in summary["constraint_failures"].items():
+        lines.append(f"{key}: constraint not met in {n} of {summary['frames_done']} frames (best try kept)")
+    return "\n".join(lines)
