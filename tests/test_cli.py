@@ -386,6 +386,9 @@ def test_render_progress_and_dataset(jobs):
     assert manifest["seed"] == 0 and manifest["frames"] == 4
     assert len(json.loads((full.out / "exports" / "coco" / "annotations.json").read_text())["images"]) == 4
     assert not list(full.out.rglob("*.sk-tmp"))
+    # the job report, read back from the records: frame count and visible instances per category
+    visible = sum(1 for i in range(4) for o in json.loads(records(full.out)[i])["objects"] if o["area"])
+    assert f"4/4 frames, {visible} visible instances: " in full.proc.stderr
 
 
 @pytest.mark.bpy
