@@ -48,3 +48,14 @@ def enable_nodes(id_block) -> None:
 def path_property_options() -> set[str]:
     """File/folder properties that accept Blender's ``//`` (relative to the .blend) must say so from 4.5."""
     return {"PATH_SUPPORTS_BLEND_RELATIVE"} if VERSION >= (4, 5, 0) else set()
+
+
+def physical_sky_type() -> str:
+    """The physical (Nishita) sky: 4.x calls it ``NISHITA``; 5.0 replaced it by ``SINGLE_SCATTERING``
+    and the new default ``MULTIPLE_SCATTERING``."""
+    return "MULTIPLE_SCATTERING" if VERSION >= (5, 0, 0) else "NISHITA"
+
+
+def set_sky_aerosols(sky_node, density: float) -> None:
+    """Aerosol density of the physical sky: ``dust_density`` in 4.x, ``aerosol_density`` from 5.0."""
+    setattr(sky_node, "aerosol_density" if VERSION >= (5, 0, 0) else "dust_density", density)

@@ -59,6 +59,7 @@ class FrameJob:
             ctx.data.setdefault("categories", {o.name: labels[o.name].category for o in objs if o.name in labels})
             self.contexts[r.key()] = ctx
         render.configure(sc, recipe.render, recipe.output)
+        bpy.context.view_layer.update()     # objects made by setup get their world matrices before frame 0
         return self
 
     # -- one frame -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import yaml
 from .errors import PresetError
 from .fsio import atomic_write_bytes
 from .recipe import Recipe
-from .schema import SchemaError, from_data, path_str, to_data
+from .schema import SchemaError, field_specs, from_data, path_str, to_data
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the extension root (repo root in a checkout)
 BUILTIN_PRESETS = PACKAGE_ROOT / "presets"
@@ -147,12 +147,25 @@ def load_preset(path: str | Path, overrides: dict | None = None) -> Recipe:
         recipe = from_data(Recipe, data)
     except SchemaError as e:
         raise error_at(e, origins, str(path)) from None
-    lib = recipe.scene.library
-    if lib and not lib.startswith(BUILTIN_PREFIX):
-        # relative to the layer that wrote it, so presets can be extended from any folder
-        where = Path(origins.get(("scene", "library"), (str(path), 0))[0]).parent
-        recipe.scene.library = str(resolve_path(lib, where).resolve())
+    _anchor_paths(recipe, (), origins, str(path))
     return recipe
+
+
+def _anchor_paths(obj: Any, path: tuple, origins: Origins, default_file: str) -> None:
+    """Make relative input paths (library .blend, texture/photo/HDRI folders) relative to the preset layer
+    that wrote them, so presets can be extended and run from any folder. The output folder stays
+    relative to where the job runs."""
+    for spec in field_specs(type(obj)):
+        value, where = getattr(obj, spec.name), path + (spec.name,)
+        if spec.kind == "str" and spec.subtype in ("FILE_PATH", "DIR_PATH") and where != ("output", "directory"):
+            if value and not value.startswith((BUILTIN_PREFIX, "//")) and not Path(value).expanduser().is_absolute():
+                layer = Path(origin_of(where, origins, default_file)[0]).parent
+                setattr(obj, spec.name, str(resolve_path(value, layer).resolve()))
+        elif spec.kind == "struct":
+            _anchor_paths(value, where, origins, default_file)
+        elif spec.kind in ("list_struct", "stack"):
+            for i, item in enumerate(value):
+                _anchor_paths(item, where + (i,), origins, default_file)
 
 
 def dump_preset(recipe: Recipe) -> str:

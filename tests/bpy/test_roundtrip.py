@@ -24,8 +24,12 @@ def _other(spec, depth=0):
             return d      # a fixed value (the schema version) has nothing else to be
         return d + 1 if spec.max is None or d + 1 <= spec.max else d - 1
     if k == "float":
+        lo = spec.min if spec.min is not None else d - 10
         hi = spec.max if spec.max is not None else d + 10
-        return round((d + hi) / 2 + 0.125, 3) if hi > d else d - 0.5
+        v = round((d + hi) / 2 + 0.125, 3)
+        if not lo <= v <= hi or v == d:
+            v = (d + hi) / 2 if hi > d else (lo + d) / 2
+        return v
     if k == "str":
         if spec.subtype == "FILE_PATH":
             return "/library/of/assets.blend"   # absolute: relative ones are resolved against the preset
@@ -42,7 +46,8 @@ def _other(spec, depth=0):
         return {"colour": "red", "size": 2.5, "count": 3, "flag": True}
     if k == "dist":
         if spec.subtype == "names":
-            return Distribution(kind="choice", choices=["forest", "night"], weights=[1.0, 3.0])
+            choices = list(d.choices[-2:])
+            return Distribution(kind="choice", choices=choices, weights=[1.0, 3.0][:len(choices)])
         lo = spec.min if spec.min is not None else -2.0
         hi = spec.max if spec.max is not None else lo + 4.0
         return Distribution(kind="normal", mean=(lo + hi) / 2, std=0.5, clip=True, min=lo, max=hi,

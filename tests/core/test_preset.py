@@ -130,3 +130,17 @@ def test_same_seed_same_values_and_adding_a_randomizer_changes_nothing_else():
 
 def test_default_recipe_is_valid():
     assert recipe_from_data({}) == Recipe()
+
+
+def test_relative_input_paths_follow_the_layer_that_wrote_them(tmp_path):
+    """Folders and libraries are relative to their preset file; the output folder to where the job runs."""
+    (tmp_path / "base").mkdir()
+    write(tmp_path / "base", "base.yaml", "randomizers:\n  materials:\n    - {type: image_texture, folder: tex}\n"
+          "output: {directory: out}\n")
+    top = write(tmp_path, "top.yaml", "extends: base/base.yaml\nscene: {library: lib/assets.blend}\n"
+                "randomizers:\n  environment:\n    - {type: background_photo, folder: /abs/photos}\n")
+    r = load_preset(top)
+    assert r.randomizers.materials[0].folder == str((tmp_path / "base" / "tex").resolve())
+    assert r.scene.library == str((tmp_path / "lib" / "assets.blend").resolve())
+    assert r.randomizers.environment[0].folder == "/abs/photos"
+    assert r.output.directory == "out"

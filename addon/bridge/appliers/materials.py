@@ -1,50 +1,367 @@
-"""Materials group, Blender half."""
+"""Materials group, Blender half.
+
+Every material randomizer works on the object's *own* material: ``own_material`` gives each object a
+copy of its material once, in setup (object-linked slot 0), so per-object values never leak to other
+objects that share the source. Texture randomizers build their nodes once per material in setup; per
+frame only socket values change and which texture output is linked (a link is not a datablock).
+"""
 
 from __future__ import annotations
 
-import math
+import colorsys
+from pathlib import Path
 
 import bpy
-from mathutils import Euler, Vector
 
-from ...core import randomizers as R
 from ...core.errors import UserError
-from .base import Applier, aim, find_object, footprint, on_shell, principled, target_point
+from ...core.randomizers.materials import IMAGE_SUFFIXES
+from ...core.schema import path_str
+from .. import compat, world
+from .base import Applier, principled
 
-class MaterialColor(Applier):
-    TYPE = "material_color"
+DEFAULT_MATERIAL = "SK Material"     # the source given to objects that have no material at all
+MIX_TAG = "sk_color_mix"             # marks the Mix nodes that sit in front of the base colour
+
+
+# -- the object's own material ------------------------------------------------------------------------
+
+def own_name(source_name: str, obj) -> str:
+    return f"{source_name}.sk.{obj.name}"
+
+
+def _default_material():
+    mat = bpy.data.materials.get(DEFAULT_MATERIAL)
+    if mat is None:
+        mat = bpy.data.materials.new(DEFAULT_MATERIAL)
+        compat.enable_nodes(mat)
+    return mat
+
+
+def own_material(obj, source=None):
+    """The object's own copy of ``source`` (default: its slot-0 material, or a plain Principled one if it
+    has none), made once and found by name afterwards; setup only. Returns None for objects that
+    cannot carry a material (empties, lights)."""
+    if obj.data is None or not hasattr(obj.data, "materials"):
+        return None
+    if source is None:
+        current = obj.material_slots[0].material if obj.material_slots else None
+        source = current or _default_material()
+    src_name = source.get("sk_source", source.name)
+    mat = bpy.data.materials.get(own_name(src_name, obj))
+    if mat is None:
+        mat = (bpy.data.materials.get(src_name) or source).copy()
+        mat.name = own_name(src_name, obj)
+        mat["sk_source"], mat["sk_owner"] = src_name, obj.name
+        compat.enable_nodes(mat)
+        node = principled(mat)
+        if node is not None:
+            mat["sk_base_color"] = list(color_socket(mat).default_value)[:3]
+    return mat
+
+
+def take_own(obj):
+    """Put the object's own material in its slot 0 (object-linked) and return it (setup only)."""
+    mat = own_material(obj)
+    if mat is None:
+        return None
+    if not obj.material_slots:
+        obj.data.materials.append(None)
+    slot = obj.material_slots[0]
+    if slot.link != "OBJECT":
+        slot.link = "OBJECT"
+    if slot.material != mat:
+        slot.material = mat
+    return mat
+
+
+def owned(obj) -> list:
+    """Every material this object owns (its current one first): texture nodes go into all of them, so
+    a material swapped in later carries them too."""
+    first = take_own(obj)
+    if first is None:
+        return []
+    return [first] + [m for m in bpy.data.materials if m.get("sk_owner") == obj.name and m != first]
+
+
+def current_material(name: str):
+    obj = bpy.data.objects[name]
+    return obj.material_slots[0].material if obj.material_slots else None
+
+
+# -- node helpers -------------------------------------------------------------------------------------
+
+def socket(sockets, identifier: str):
+    """A socket by its identifier (stable across versions; names changed, e.g. Fac -> Factor in 5.0)."""
+    return next(s for s in sockets if s.identifier == identifier)
+
+
+def color_socket(mat):
+    """Where a material's randomizable base colour lives: the Principled base colour, or the first
+    colour of the texture Mix nodes put in front of it (so colour and textures combine)."""
+    node = principled(mat)
+    if node is None:
+        return None
+    sock = node.inputs["Base Color"]
+    while sock.is_linked and sock.links[0].from_node.get(MIX_TAG):
+        sock = socket(sock.links[0].from_node.inputs, "A_Color")
+    return sock
+
+
+def _node(nodes, name: str, kind: str, location=None):
+    n = nodes.get(name)
+    if n is None:
+        n = nodes.new(kind)
+        n.name = n.label = name
+    if location is not None:
+        n.location = location
+    return n
+
+
+def insert_color_mix(mat, name: str):
+    """A colour Mix node named ``name`` in front of the Principled base colour (made once): its first
+    colour takes what fed the base colour, so ``color_socket`` still reaches the base colour."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    mix = nodes.get(name)
+    if mix is not None:
+        return mix
+    bsdf = principled(mat)
+    base = bsdf.inputs["Base Color"]
+    mix = _node(nodes, name, "ShaderNodeMix", (bsdf.location.x - 250, bsdf.location.y))
+    mix.data_type, mix.blend_type = "RGBA", "MIX"
+    mix[MIX_TAG] = True
+    a = socket(mix.inputs, "A_Color")
+    if base.is_linked:
+        links.new(base.links[0].from_socket, a)
+    else:
+        a.default_value = base.default_value[:]
+    socket(mix.inputs, "Factor_Float").default_value = 0.0
+    links.new(socket(mix.outputs, "Result_Color"), base)
+    return mix
+
+
+def insert_bump(mat, name: str):
+    """A Bump node named ``name`` feeding the Principled normal (made once; keeps an existing normal input)."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bump = nodes.get(name)
+    if bump is not None:
+        return bump
+    bsdf = principled(mat)
+    normal = bsdf.inputs["Normal"]
+    bump = _node(nodes, name, "ShaderNodeBump", (bsdf.location.x - 250, bsdf.location.y - 400))
+    if normal.is_linked:
+        links.new(normal.links[0].from_socket, bump.inputs["Normal"])
+    bump.inputs["Strength"].default_value = 0.0
+    links.new(bump.outputs["Normal"], normal)
+    return bump
+
+
+def _prefix(r) -> str:
+    return f"SK {r.name or r.TYPE}"
+
+
+def _skip_note(skipped: list[str]) -> dict | None:
+    return {"skipped": sorted(skipped)} if skipped else None
+
+
+# -- appliers -----------------------------------------------------------------------------------------
+
+class MaterialApplier(Applier):
+    """Gives every selected object its own material in setup (shared by all material types)."""
 
     def setup(self, scene, r, objs, where=()):
-        """Give each object its own copy of its first material (once), so per-object colours don't leak."""
         for obj in objs:
-            if not obj.material_slots or obj.material_slots[0].material is None:
-                continue
-            slot = obj.material_slots[0]
-            mat = slot.material
-            own = f"{mat.get('sk_source', mat.name)}.sk.{obj.name}"
-            if mat.name != own:
-                copy = bpy.data.materials.get(own) or mat.copy()
-                copy.name = own
-                copy["sk_source"] = mat.get("sk_source", mat.name)
-                node = principled(copy)
-                if node is not None and "sk_base_color" not in copy:
-                    copy["sk_base_color"] = list(node.inputs["Base Color"].default_value)[:3]
-                slot.link = "OBJECT"
-                slot.material = copy
+            take_own(obj)
+
+
+class MaterialColor(MaterialApplier):
+    TYPE = "material_color"
 
     def apply(self, scene, r, values):
-        import colorsys
         for name, v in values.items():
-            obj = bpy.data.objects[name]
-            mat = obj.material_slots[0].material if obj.material_slots else None
-            node = principled(mat)
+            mat = current_material(name)
+            node, sock = principled(mat), color_socket(mat)
             if node is None:
                 continue
-            if v["mode"] == "replace":
-                rgb = v["color"]
-            else:
+            if v["mode"] == "shift":
                 h, s, val = colorsys.rgb_to_hsv(*mat.get("sk_base_color", (0.8, 0.8, 0.8)))
                 dh, fs, fv = v["hsv"]
                 rgb = colorsys.hsv_to_rgb((h + dh) % 1.0, min(s * fs, 1.0), val * fv)
-            node.inputs["Base Color"].default_value = (*rgb, 1.0)
+            else:
+                rgb = v["color"]
+            sock.default_value = (*rgb, 1.0)
             node.inputs["Roughness"].default_value = v["roughness"]
+
+
+class MaterialPBR(MaterialApplier):
+    TYPE = "material_pbr"
+
+    def apply(self, scene, r, values):
+        for name, v in values.items():
+            node = principled(current_material(name))
+            if node is None:
+                continue
+            node.inputs["Roughness"].default_value = v["roughness"]
+            node.inputs["Metallic"].default_value = v["metallic"]
+            node.inputs["Specular IOR Level"].default_value = v["specular"]   # same name in 4.2-5.0
+
+
+# Which output of each texture node carries its grey pattern (by identifier).
+PATTERN_OUTPUT = {"noise": "Fac", "voronoi": "Distance", "wave": "Fac", "checker": "Fac", "brick": "Fac"}
+TEXTURE_NODES = {"noise": "ShaderNodeTexNoise", "voronoi": "ShaderNodeTexVoronoi", "wave": "ShaderNodeTexWave",
+                 "checker": "ShaderNodeTexChecker", "brick": "ShaderNodeTexBrick"}
+
+
+class ProceduralTexture(MaterialApplier):
+    TYPE = "procedural_texture"
+
+    def setup(self, scene, r, objs, where=()):
+        """Per material, once: object coordinates -> mapping -> each listed pattern; pattern x amount is
+        the factor of a colour Mix in front of the base colour, and the height of a Bump node."""
+        p = _prefix(r)
+        for obj in objs:
+            for mat in owned(obj):
+                if principled(mat) is None:
+                    continue
+                nodes, links = mat.node_tree.nodes, mat.node_tree.links
+                mix, bump = insert_color_mix(mat, f"{p} mix"), insert_bump(mat, f"{p} bump")
+                x, y = mix.location
+                coords = _node(nodes, f"{p} coordinates", "ShaderNodeTexCoord", (x - 900, y))
+                mapping = _node(nodes, f"{p} mapping", "ShaderNodeMapping", (x - 700, y))
+                amount = _node(nodes, f"{p} amount", "ShaderNodeMath", (x - 200, y + 200))
+                amount.operation = "MULTIPLY"
+                if not mapping.inputs["Vector"].is_linked:
+                    links.new(coords.outputs["Object"], mapping.inputs["Vector"])
+                if not socket(mix.inputs, "Factor_Float").is_linked:
+                    links.new(amount.outputs[0], socket(mix.inputs, "Factor_Float"))
+                for k, kind in enumerate(dict.fromkeys(str(c) for c in r.kind.choices)):   # only the kinds drawn
+                    tex = _node(nodes, f"{p} {kind}", TEXTURE_NODES[kind], (x - 450, y - 250 * k))
+                    if not tex.inputs["Vector"].is_linked:
+                        links.new(mapping.outputs["Vector"], tex.inputs["Vector"])
+
+    def apply(self, scene, r, values):
+        p, skipped = _prefix(r), []
+        for name, v in values.items():
+            mat = current_material(name)
+            nodes = mat.node_tree.nodes if mat is not None and mat.node_tree else {}
+            tex = nodes.get(f"{p} {v['kind']}")
+            if tex is None:
+                skipped.append(name)     # a material that got no nodes in setup (e.g. swapped in by a later setup)
+                continue
+            links = mat.node_tree.links
+            out = socket(tex.outputs, PATTERN_OUTPUT[v["kind"]])
+            amount, mix, bump = nodes[f"{p} amount"], nodes[f"{p} mix"], nodes[f"{p} bump"]
+            links.new(out, amount.inputs[0])
+            links.new(out, bump.inputs["Height"])
+            amount.inputs[1].default_value = v["mix"]
+            socket(mix.inputs, "B_Color").default_value = (*v["color"], 1.0)
+            bump.inputs["Strength"].default_value = v["bump"]
+            tex.inputs["Scale"].default_value = v["scale"]
+            nodes[f"{p} mapping"].inputs["Location"].default_value = v["offset"]
+        return _skip_note(skipped)
+
+
+def image_files(r, where=()) -> tuple[Path, list[str]]:
+    """The image folder and the file names the randomizer picks from: the first ``max_images`` by name."""
+    folder, files = world.folder_files(r.folder, IMAGE_SUFFIXES, tuple(where) + ("folder",), "images")
+    return folder, files[:r.max_images]
+
+
+class ImageTexture(MaterialApplier):
+    TYPE = "image_texture"
+
+    def setup(self, scene, r, objs, where=()):
+        """Load every image once; per material: coordinates (UV, or object space with box projection
+        where the mesh has no UVs) -> mapping -> image -> colour Mix in front of the base colour."""
+        folder, files = image_files(r, where)
+        images = [world.load_image(folder / n) for n in files]
+        p = _prefix(r)
+        for obj in objs:
+            has_uv = bool(getattr(obj.data, "uv_layers", None))
+            for mat in owned(obj):
+                if principled(mat) is None:
+                    continue
+                nodes, links = mat.node_tree.nodes, mat.node_tree.links
+                mix = insert_color_mix(mat, f"{p} mix")
+                x, y = mix.location
+                coords = _node(nodes, f"{p} coordinates", "ShaderNodeTexCoord", (x - 750, y - 300))
+                mapping = _node(nodes, f"{p} mapping", "ShaderNodeMapping", (x - 550, y - 300))
+                tex = _node(nodes, f"{p} image", "ShaderNodeTexImage", (x - 300, y - 300))
+                links.new(coords.outputs["UV" if has_uv else "Object"], mapping.inputs["Vector"])
+                links.new(mapping.outputs["Vector"], tex.inputs["Vector"])
+                links.new(tex.outputs["Color"], socket(mix.inputs, "B_Color"))
+                tex.projection = "FLAT" if has_uv else "BOX"
+                tex.projection_blend = 0.0 if has_uv else 0.25
+                if tex.image is None:
+                    tex.image = images[0]
+
+    def context(self, scene, r, objs):
+        ctx = super().context(scene, r, objs)
+        ctx.data["images"] = image_files(r)[1]
+        return ctx
+
+    def apply(self, scene, r, values):
+        p, skipped = _prefix(r), []
+        folder = world.user_path(r.folder)
+        for name, v in values.items():
+            obj, mat = bpy.data.objects[name], current_material(name)
+            nodes = mat.node_tree.nodes if mat is not None and mat.node_tree else {}
+            tex = nodes.get(f"{p} image")
+            if tex is None:
+                skipped.append(name)
+                continue
+            tex.image = world.load_image(folder / v["image"])
+            socket(nodes[f"{p} mix"].inputs, "Factor_Float").default_value = v["mix"]
+            scale = v["scale"]
+            if tex.projection == "BOX":    # object space is in metres: repeats across the object's size
+                size = max(max(c[i] for c in obj.bound_box) - min(c[i] for c in obj.bound_box) for i in range(3))
+                scale /= max(size, 1e-6)
+            mapping = nodes[f"{p} mapping"]
+            mapping.inputs["Scale"].default_value = (scale, scale, scale)
+            mapping.inputs["Rotation"].default_value = (0.0, 0.0, v["rotation"])
+            mapping.inputs["Location"].default_value = (*v["offset"], 0.0)
+        return _skip_note(skipped)
+
+
+class MaterialSwap(Applier):
+    TYPE = "material_swap"
+
+    def setup(self, scene, r, objs, where=()):
+        """Find or append every candidate once, and give each object its own copy of each."""
+        names = [str(c) for c in r.materials.choices]
+        missing = [n for n in names if n not in bpy.data.materials]
+        if missing:
+            self._append(r, missing, where)
+        for obj in objs:
+            for n in names:
+                own_material(obj, bpy.data.materials[n])
+            take_own(obj)
+
+    @staticmethod
+    def _append(r, missing: list[str], where) -> None:
+        lib_field = path_str(tuple(where) + ("library",))
+        if not r.library:
+            k = [str(c) for c in r.materials.choices].index(missing[0])
+            raise UserError(f"{path_str(tuple(where) + ('materials', 'choice', k))}: no material named "
+                            f"{missing[0]!r} in the scene and no library to append it from")
+        path = world.user_path(r.library)
+        if not path.is_file():
+            raise UserError(f"{lib_field}: {r.library!r}: {path} does not exist: expected a .blend file")
+        try:
+            with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+                absent = [n for n in missing if n not in src.materials]
+                if absent:
+                    k = [str(c) for c in r.materials.choices].index(absent[0])
+                    raise UserError(f"{path_str(tuple(where) + ('materials', 'choice', k))}: material "
+                                    f"{absent[0]!r} is neither in the scene nor in {path.name} (which has: "
+                                    f"{', '.join(sorted(src.materials)) or 'no materials'})")
+                dst.materials = missing
+        except (OSError, RuntimeError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
+            raise UserError(f"{lib_field}: cannot read {path} as a .blend ({reason})") from None
+
+    def apply(self, scene, r, values):
+        for name, v in values.items():
+            obj = bpy.data.objects[name]
+            mat = bpy.data.materials.get(own_name(v["material"], obj))
+            if mat is not None and obj.material_slots:
+                obj.material_slots[0].material = mat

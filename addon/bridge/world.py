@@ -1,0 +1,154 @@
+"""The one world node graph every world randomizer shares (HDRI, sky, background photo).
+
+Built once, found by node names afterwards; randomizers only change values, images and which source
+feeds the lighting background, so frames create no datablocks::
+
+    Environment (HDRI) <- Mapping (rotation) <- Generated ─┐
+    Sky (physical) ────────────────────────────────────────┴─> Background (strength) ──┐
+    Photo <- Photo Mapping (cover-fit crop) <- Window ──> Photo Background ────────────┤
+    Light Path "Is Camera Ray" x Photo Gate (0/1) ──────────────────────> Camera Mix ──┴─> Output
+
+Camera rays see the photo (when the gate is open); every other ray -- diffuse, glossy, shadow -- sees
+the lighting background. With an opaque film a shadow catcher ground shows the camera-ray background
+with the objects' shadows on it, so photo backgrounds need no compositor and no second render.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+
+from ..core.errors import UserError
+from ..core.preset import resolve_path
+from ..core.randomizers.backdrop import cover_fit
+from ..core.schema import path_str
+from . import compat
+
+COORDS, MAPPING, ENV, SKY, BACKGROUND = "SK Coordinates", "SK Mapping", "SK Environment", "SK Sky", "SK Background"
+PHOTO_MAPPING, PHOTO, PHOTO_BG = "SK Photo Mapping", "SK Photo", "SK Photo Background"
+LIGHT_PATH, GATE, CAMERA_MIX, OUTPUT = "SK Light Path", "SK Photo Gate", "SK Camera Mix", "SK Output"
+NODES = (COORDS, MAPPING, ENV, SKY, BACKGROUND, PHOTO_MAPPING, PHOTO, PHOTO_BG, LIGHT_PATH, GATE, CAMERA_MIX,
+         OUTPUT)
+# A fixed, modest importance map: the automatic one is rebuilt at 1024² on every HDRI change (about
+# 2 s a frame on 2 cores); 256² samples these soft HDRIs and skies just as well.
+IMPORTANCE_MAP = 256
+
+
+def ensure(scene):
+    """The scene world's SK node graph (built if any node is missing); returns its nodes."""
+    if scene.world is None:
+        scene.world = bpy.data.worlds.get("World") or bpy.data.worlds.new("World")
+    world = scene.world
+    compat.enable_nodes(world)
+    nodes = world.node_tree.nodes
+    if not all(n in nodes for n in NODES):
+        _build(world)
+    wc = world.cycles
+    if (wc.sampling_method, wc.sample_map_resolution) != ("MANUAL", IMPORTANCE_MAP):   # a write re-tags the world
+        wc.sampling_method, wc.sample_map_resolution = "MANUAL", IMPORTANCE_MAP
+    return nodes
+
+
+def _build(world) -> None:
+    colour = tuple(world.color)            # what the world showed before: the background until a source is set
+    nt = world.node_tree
+    nodes, links = nt.nodes, nt.links
+    nodes.clear()
+    kinds = ("ShaderNodeTexCoord", "ShaderNodeMapping", "ShaderNodeTexEnvironment", "ShaderNodeTexSky",
+             "ShaderNodeBackground", "ShaderNodeMapping", "ShaderNodeTexImage", "ShaderNodeBackground",
+             "ShaderNodeLightPath", "ShaderNodeMath", "ShaderNodeMixShader", "ShaderNodeOutputWorld")
+    n = {}
+    for i, (name, kind) in enumerate(zip(NODES, kinds)):
+        node = nodes.new(kind)
+        node.name = node.label = name
+        node.location = (300 * (i % 4) - 600, -300 * (i // 4))
+        n[name] = node
+    n[SKY].sky_type = compat.physical_sky_type()
+    n[BACKGROUND].inputs["Color"].default_value = (*colour[:3], 1.0)
+    n[PHOTO].extension = "EXTEND"
+    n[GATE].operation = "MULTIPLY"
+    n[GATE].inputs[1].default_value = 0.0
+    links.new(n[COORDS].outputs["Generated"], n[MAPPING].inputs["Vector"])
+    links.new(n[MAPPING].outputs["Vector"], n[ENV].inputs["Vector"])
+    links.new(n[COORDS].outputs["Window"], n[PHOTO_MAPPING].inputs["Vector"])
+    links.new(n[PHOTO_MAPPING].outputs["Vector"], n[PHOTO].inputs["Vector"])
+    links.new(n[PHOTO].outputs["Color"], n[PHOTO_BG].inputs["Color"])
+    links.new(n[LIGHT_PATH].outputs["Is Camera Ray"], n[GATE].inputs[0])
+    links.new(n[GATE].outputs[0], n[CAMERA_MIX].inputs[0])            # "Fac" in 4.x, "Factor" in 5.0
+    links.new(n[BACKGROUND].outputs["Background"], n[CAMERA_MIX].inputs[1])
+    links.new(n[PHOTO_BG].outputs["Background"], n[CAMERA_MIX].inputs[2])
+    links.new(n[CAMERA_MIX].outputs[0], n[OUTPUT].inputs["Surface"])
+
+
+def lighting_strength_inputs(world) -> list:
+    """The Strength input that lights the scene, without the camera-only photo's: for other world users
+    (night dimming, the ambient estimate of fog and rain). Empty when the world has no SK graph."""
+    nodes = world.node_tree.nodes if world is not None and world.node_tree is not None else {}
+    return [nodes[BACKGROUND].inputs["Strength"]] if all(n in nodes for n in NODES) else []
+
+
+def use_source(scene, source: str | None):
+    """Feed the lighting background from ``"hdri"``, ``"sky"`` or nothing (its plain colour); returns nodes."""
+    nodes = ensure(scene)
+    inp = nodes[BACKGROUND].inputs["Color"]
+    want = {"hdri": nodes[ENV].outputs["Color"], "sky": nodes[SKY].outputs["Color"]}.get(source)
+    current = inp.links[0].from_socket if inp.is_linked else None
+    if want is None and current is not None:
+        scene.world.node_tree.links.remove(inp.links[0])
+    elif want is not None and current != want:
+        scene.world.node_tree.links.new(want, inp)
+    return nodes
+
+
+def render_size(scene) -> tuple[float, float]:
+    r = scene.render
+    return r.resolution_x * r.pixel_aspect_x, r.resolution_y * r.pixel_aspect_y
+
+
+def show_photo(scene, image, zoom: float = 1.0, offset=(0.5, 0.5)) -> None:
+    """Camera rays see ``image`` cover-fitted to the frame; ``None`` shows the lighting background."""
+    nodes = ensure(scene)
+    nodes[GATE].inputs[1].default_value = 0.0 if image is None else 1.0
+    if image is None:
+        return
+    if nodes[PHOTO].image != image:
+        nodes[PHOTO].image = image
+    scale, location = cover_fit(tuple(image.size), render_size(scene), zoom, offset)
+    m = nodes[PHOTO_MAPPING].inputs
+    m["Scale"].default_value = scale
+    m["Location"].default_value = location
+
+
+def sky_rotation(azimuth: float) -> float:
+    """The sky node's ``sun_rotation`` for a sun at ``azimuth`` (from +x towards +y): Blender's sky puts
+    rotation 0 towards +y and turns clockwise seen from above (checked by rendering towards the sun)."""
+    return (math.pi / 2 - azimuth) % (2 * math.pi)
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+def user_path(value: str) -> Path:
+    """A path from a recipe: ``//`` is next to the .blend, ``builtin:`` inside SynthKiln, relative ones
+    are against the .blend's folder (or the working folder when unsaved)."""
+    if value.startswith("//"):
+        return Path(bpy.path.abspath(value))
+    base = Path(bpy.path.abspath("//")) if bpy.data.filepath else Path.cwd()
+    return resolve_path(value, base)
+
+
+def folder_files(value: str, suffixes: tuple[str, ...], where: tuple, what: str) -> tuple[Path, list[str]]:
+    """The folder a recipe names and the sorted names of its files with ``suffixes``."""
+    folder = user_path(value)
+    if not folder.is_dir():
+        raise UserError(f"{path_str(where)}: {value!r}: {folder} is not a folder: expected a folder of {what}")
+    names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+    if not names:
+        raise UserError(f"{path_str(where)}: {folder} holds no {what} ({', '.join(suffixes)})")
+    return folder, names
+
+
+def load_image(path: Path):
+    """An image by file, loaded on first use and reused after (frames never add images)."""
+    return bpy.data.images.load(str(path), check_existing=True)

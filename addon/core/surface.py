@@ -1,0 +1,151 @@
+"""Surface geometry for placement (pure numpy): area-weighted points on a triangle mesh, footprint discs
+that must fit inside it, resting heights of rotated boxes, and XYZ Euler angles <-> matrices.
+
+The bridge measures a surface once per job (world-space triangles and normals); everything a frame needs
+is computed here, so placement is exact, deterministic and testable without Blender.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+UP = np.array([0.0, 0.0, 1.0])
+
+
+def euler_to_matrix(rx: float, ry: float, rz: float) -> np.ndarray:
+    """Blender's XYZ Euler (x applied first): R = Rz @ Ry @ Rx."""
+    cx, sx, cy, sy, cz, sz = math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry), math.cos(rz), math.sin(rz)
+    return np.array([[cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx],
+                     [sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx],
+                     [-sy, cy * sx, cy * cx]])
+
+
+def matrix_to_euler(m: np.ndarray) -> list[float]:
+    """XYZ Euler angles (radians) of a rotation matrix; inverse of ``euler_to_matrix``."""
+    cy = math.hypot(m[0, 0], m[1, 0])
+    if cy > 1e-9:
+        return [math.atan2(m[2, 1], m[2, 2]), math.atan2(-m[2, 0], cy), math.atan2(m[1, 0], m[0, 0])]
+    return [math.atan2(-m[1, 2], m[1, 1]), math.atan2(-m[2, 0], cy), 0.0]
+
+
+def align_z(n: np.ndarray) -> np.ndarray:
+    """The smallest rotation that takes +Z onto the unit vector ``n`` (Rodrigues)."""
+    n = np.asarray(n, dtype=float) / np.linalg.norm(n)
+    c = float(n[2])
+    if c > 1.0 - 1e-12:
+        return np.eye(3)
+    if c < -1.0 + 1e-12:
+        return np.diag([1.0, -1.0, -1.0])
+    v = np.cross(UP, n)
+    k = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+    return np.eye(3) + k + k @ k / (1.0 + c)
+
+
+def box_corners(lo, hi) -> np.ndarray:
+    """The 8 corners of an axis-aligned box."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    return np.array([[(hi if i & 1 else lo)[0], (hi if i & 2 else lo)[1], (hi if i & 4 else lo)[2]] for i in range(8)])
+
+
+class Surface:
+    """The upward-facing part of a triangle mesh (faces within ``max_slope`` degrees of +Z)."""
+
+    def __init__(self, triangles, normals=None, max_slope: float = 30.0):
+        tris = np.asarray(triangles, dtype=float).reshape(-1, 3, 3)
+        if normals is None:
+            normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+        normals = np.asarray(normals, dtype=float).reshape(-1, 3)
+        length = np.linalg.norm(normals, axis=1)
+        ok = length > 0
+        normals = np.where(ok[:, None], normals / np.where(ok, length, 1.0)[:, None], 0.0)
+        keep = ok & (normals[:, 2] >= math.cos(math.radians(max_slope)) - 1e-9)
+        self.tris, self.normals = tris[keep], normals[keep]
+        e1, e2 = self.tris[:, 1] - self.tris[:, 0], self.tris[:, 2] - self.tris[:, 0]
+        area = 0.5 * np.linalg.norm(np.cross(e1, e2), axis=1)
+        self.cdf = np.cumsum(area)
+        self.area = float(self.cdf[-1]) if len(self.cdf) else 0.0
+        xy = self.tris[:, :, :2]
+        self._a, self._b, self._c = xy[:, 0], xy[:, 1], xy[:, 2]
+        self._det = (self._b[:, 1] - self._c[:, 1]) * (self._a[:, 0] - self._c[:, 0]) + \
+                    (self._c[:, 0] - self._b[:, 0]) * (self._a[:, 1] - self._c[:, 1])
+        self.edges = self._boundary()
+
+    @classmethod
+    def rectangle(cls, xmin: float, xmax: float, ymin: float, ymax: float, z: float = 0.0) -> "Surface":
+        p = [[xmin, ymin, z], [xmax, ymin, z], [xmax, ymax, z], [xmin, ymax, z]]
+        return cls([[p[0], p[1], p[2]], [p[0], p[2], p[3]]])
+
+    def clip(self, xmin: float, xmax: float, ymin: float, ymax: float) -> "Surface":
+        """The part of the surface over an xy window (so a big floor can be used near its middle)."""
+        out = []
+        for t in self.tris:
+            poly = [tuple(p) for p in t]
+            for axis, bound, keep_above in ((0, xmin, True), (0, xmax, False), (1, ymin, True), (1, ymax, False)):
+                poly = _clip_polygon(poly, axis, bound, keep_above)
+                if not poly:
+                    break
+            out += [[poly[0], poly[i], poly[i + 1]] for i in range(1, len(poly) - 1)]
+        return Surface(np.array(out, dtype=float).reshape(-1, 3, 3), max_slope=90.0)   # already filtered
+
+    def _boundary(self) -> np.ndarray:
+        """2D edges used by one kept triangle only: the outline that footprints must stay inside."""
+        count: dict[tuple, int] = {}
+        seg: dict[tuple, tuple] = {}
+        for t in self.tris:
+            for i in range(3):
+                a, b = t[i, :2], t[(i + 1) % 3, :2]
+                ka, kb = tuple(np.round(a, 6)), tuple(np.round(b, 6))
+                k = (ka, kb) if ka <= kb else (kb, ka)
+                count[k] = count.get(k, 0) + 1
+                seg[k] = (a, b)
+        return np.array([seg[k] for k, c in count.items() if c == 1]).reshape(-1, 2, 2)
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """An area-weighted random point on the surface and the face normal there (3 draws)."""
+        i = min(int(np.searchsorted(self.cdf, rng.random() * self.area, side="right")), len(self.cdf) - 1)
+        u, v = rng.random(), rng.random()
+        if u + v > 1.0:
+            u, v = 1.0 - u, 1.0 - v
+        t = self.tris[i]
+        return t[0] + u * (t[1] - t[0]) + v * (t[2] - t[0]), self.normals[i]
+
+    def locate(self, x: float, y: float) -> int:
+        """Index of a kept triangle whose xy projection holds (x, y), or -1."""
+        d = self._det
+        safe = np.where(np.abs(d) > 1e-15, d, 1.0)
+        l1 = ((self._b[:, 1] - self._c[:, 1]) * (x - self._c[:, 0]) + (self._c[:, 0] - self._b[:, 0]) * (y - self._c[:, 1])) / safe
+        l2 = ((self._c[:, 1] - self._a[:, 1]) * (x - self._c[:, 0]) + (self._a[:, 0] - self._c[:, 0]) * (y - self._c[:, 1])) / safe
+        inside = (np.abs(d) > 1e-15) & (l1 >= -1e-9) & (l2 >= -1e-9) & (l1 + l2 <= 1 + 1e-9)
+        hits = np.flatnonzero(inside)
+        return int(hits[0]) if len(hits) else -1
+
+    def edge_distance(self, x: float, y: float) -> float:
+        """Distance in xy from (x, y) to the surface's outline."""
+        if not len(self.edges):
+            return math.inf
+        a, b = self.edges[:, 0], self.edges[:, 1]
+        ab = b - a
+        p = np.array([x, y])
+        t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-30), 0.0, 1.0)
+        return float(np.min(np.linalg.norm(a + t[:, None] * ab - p, axis=1)))
+
+    def holds_disc(self, x: float, y: float, r: float) -> bool:
+        """True when a disc of radius ``r`` around (x, y) lies inside the surface (seen from above)."""
+        return self.locate(x, y) >= 0 and self.edge_distance(x, y) >= r
+
+
+def _clip_polygon(poly: list, axis: int, bound: float, keep_above: bool) -> list:
+    """Sutherland-Hodgman: the part of a planar polygon on one side of ``x[axis] = bound``."""
+    def inside(p):
+        return p[axis] >= bound if keep_above else p[axis] <= bound
+    out = []
+    for i, cur in enumerate(poly):
+        prev = poly[i - 1]
+        if inside(cur) != inside(prev):
+            t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+            out.append(tuple(a + t * (b - a) for a, b in zip(prev, cur)))
+        if inside(cur):
+            out.append(cur)
+    return out
