@@ -35,3 +35,26 @@ def test_preset_previews_and_renders(empty_scene, preset, tmp_path):
         assert set(np.unique(mask)) - {0} == shown
         for o in rec["objects"]:
             assert int((mask == o["instance_id"]).sum()) == o["area"]
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.stem)
+def test_a_frame_does_not_depend_on_the_frames_before(empty_scene, preset, tmp_path):
+    """Frame 3 applied in a fresh scene, and after frames 0-2 in the same scene, leaves the same scene
+    state and draws: no randomizer may carry anything over (rotations, caches, settled physics...)."""
+    import bpy
+    from addon.bridge.pipeline import FrameJob
+    from addon.core.preset import load_preset
+
+    def state(values, applied):
+        objs = {o.name: [round(x, 6) for row in o.matrix_world for x in row] if not o.hide_render else "hidden"
+                for o in bpy.context.scene.objects}
+        return json.dumps([values, applied, objs], sort_keys=True, default=str)
+
+    recipe = load_preset(preset)
+    job = FrameJob(bpy.context.scene, recipe, preset.parent).prepare()
+    for i in range(3):
+        job.apply_frame(i)
+    after = state(*job.apply_frame(3))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    job = FrameJob(bpy.context.scene, load_preset(preset), preset.parent).prepare()
+    assert state(*job.apply_frame(3)) == after

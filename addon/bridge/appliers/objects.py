@@ -255,11 +255,16 @@ class PhysicsDrop(Applier):
             cache.frame_end = start + r.steps
         objs = {name: bpy.data.objects[name] for name in values}
         for name, v in values.items():
-            obj = objs[name]
-            set_pose(obj, v)
+            set_pose(objs[name], v)
+        for obj in rbw.collection.objects:      # hidden ones (also those left out of values) neither fall nor collide
             rb = obj.rigid_body
-            rb.enabled = v["visible"]                               # hidden ones neither fall nor collide
-            rb.collision_collections = COLLIDE if v["visible"] else [False] * 20
+            if rb is None or rb.type != "ACTIVE":
+                continue
+            on = obj.name in values and values[obj.name]["visible"]
+            if rb.enabled != on:
+                rb.enabled = on
+            if list(rb.collision_collections) != (COLLIDE if on else [False] * 20):
+                rb.collision_collections = COLLIDE if on else [False] * 20
         _invalidate(rbw)
         scene.frame_set(start)
         moving = [o for n, o in objs.items() if values[n]["visible"]]
