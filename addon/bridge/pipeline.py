@@ -46,15 +46,18 @@ class FrameJob:
         scene_setup.assign_instance_ids(sc, self.targets)
         labels = {t.name: t for t in self.targets}
         target_objs = [bpy.data.objects[t.name] for t in self.targets]
+        appliers.hide_orphans(sc, {r.key() for r in recipe.randomizers.all()})
         for r in recipe.randomizers.all():
-            if not r.enabled:
-                continue
             if r.TARGETS == "objects" and r.select.is_empty():
                 objs = target_objs
             else:
                 objs = scene_setup.select(sc, r.select, appliers.pool(sc, r), labels) if r.TARGETS != "none" else []
             a = appliers.applier(r)
-            a.setup(sc, r, objs, recipe.randomizers.path(r))
+            if not r.enabled:       # muted: take back what it leaves in the scene (helper objects, world photo...)
+                a.release(sc, r, objs)
+                continue
+            with appliers.owning(r):
+                a.setup(sc, r, objs, recipe.randomizers.path(r))
             ctx = a.context(sc, r, objs)
             ctx.data.setdefault("categories", {o.name: labels[o.name].category for o in objs if o.name in labels})
             self.contexts[r.key()] = ctx

@@ -51,6 +51,11 @@ def ensure(scene):
     return nodes
 
 
+def has_graph(scene) -> bool:
+    w = scene.world
+    return bool(w and w.node_tree and all(n in w.node_tree.nodes for n in NODES))
+
+
 def _build(world) -> None:
     colour = tuple(world.color)            # what the world showed before: the background until a source is set
     nt = world.node_tree

@@ -26,6 +26,13 @@ class BackgroundPhoto(Applier):
                                 "expected a ground object (mesh)")
             ground.is_shadow_catcher = True
 
+    def release(self, scene, r, objs):
+        if world.has_graph(scene):
+            world.show_photo(scene, None)
+        ground = scene.objects.get(r.shadow_catcher) if r.shadow_catcher else None
+        if ground is not None and getattr(ground, "is_shadow_catcher", False):
+            ground.is_shadow_catcher = False
+
     def context(self, scene, r, objs):
         return R.Context(data={"photos": world.folder_files(r.folder, PHOTO_SUFFIXES, (), "photos")[1]})
 

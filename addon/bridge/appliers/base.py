@@ -8,6 +8,7 @@ No datablock is created per frame: materials, node trees, lights and images are 
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import bpy
@@ -35,6 +36,34 @@ class Applier:
 
     def apply(self, scene, r, values) -> dict | None:
         raise NotImplementedError
+
+    def release(self, scene, r, objs) -> None:
+        """The randomizer is muted: hide the helper objects it made (pool lights, clutter, fog, rain).
+        Types that change shared state (world photo, coats, night) also put that back."""
+        for obj in bpy.data.objects:
+            if obj.get(OWNER) == r.key() and not obj.hide_render:
+                obj.hide_render = obj.hide_viewport = True
+
+
+OWNER = "sk_owner"      # ID property on the helper objects a randomizer's setup made: its key
+
+
+@contextlib.contextmanager
+def owning(r):
+    """Tag every object made inside the block with ``r``'s key, so a muted or removed randomizer's helper
+    objects can be found and hidden (they are never deleted: the artist may unmute it)."""
+    before = set(bpy.data.objects.keys())
+    yield
+    for name in set(bpy.data.objects.keys()) - before:
+        bpy.data.objects[name][OWNER] = r.key()
+
+
+def hide_orphans(scene, keys: set[str]) -> None:
+    """Hide helper objects whose randomizer is no longer in the recipe."""
+    for obj in scene.objects:
+        owner = obj.get(OWNER)
+        if owner and owner not in keys and not obj.hide_render:
+            obj.hide_render = obj.hide_viewport = True
 
 
 def find_object(name: str, what: str):

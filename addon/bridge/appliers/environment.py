@@ -318,6 +318,9 @@ class Wet(Applier):
     def context(self, scene, r, objs):
         return R.Context(targets=[o.name for o in objs if not o.get(MARK) and getattr(o, "material_slots", None)])
 
+    def release(self, scene, r, objs):
+        self.apply(scene, r, {name: {"wetness": 0.0} for name in self.context(scene, r, objs).targets})
+
     def apply(self, scene, r, values):
         done = set()
         for name, v in values.items():
@@ -387,6 +390,9 @@ def _day_restore(idb, key, get, put) -> None:
 
 class Night(Applier):
     TYPE = "night"
+
+    def release(self, scene, r, objs):
+        self.apply(scene, r, {"on": False})
 
     def apply(self, scene, r, v):
         on = v["on"]
