@@ -85,19 +85,8 @@ def _append_objects(scene, setup: SceneSetup, base_dir) -> None:
         if not setup.library:
             raise UserError(f"{field[missing[0]]}: asset {missing[0]!r} is not in the scene and scene.library is "
                             "empty: expected an object of the scene, or a scene.library to append it from")
-        path = resolve_path(setup.library, base_dir)
-        if not path.is_file():
-            raise UserError(f"scene.library: {setup.library!r}: {path} does not exist: expected a .blend file")
-        try:
-            with bpy.data.libraries.load(str(path), link=False) as (src, dst):
-                absent = [n for n in missing if n not in src.objects]
-                if absent:
-                    raise UserError(f"{field[absent[0]]}: asset {absent[0]!r} not found in {path.name}: expected "
-                                    f"one of {', '.join(sorted(src.objects)) or '(the library has no objects)'}")
-                dst.objects = missing
-        except (OSError, RuntimeError) as e:
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
-            raise UserError(f"scene.library: cannot read {path} as a .blend ({reason}): expected a .blend file") from None
+        append_from_library(resolve_path(setup.library, base_dir), "objects", missing, lambda n: field[n],
+                            f"scene.library: {setup.library!r}", "asset")
     for ref in setup.objects:
         coll = _collection(scene, ref.collection)
         have = [o for o in coll.objects if base_name(o.name) == ref.asset]
@@ -109,6 +98,24 @@ def _append_objects(scene, setup: SceneSetup, base_dir) -> None:
             dup = src.copy()   # shares mesh data: cheap, and one material edit reaches all copies
             coll.objects.link(dup)
             have.append(dup)
+
+
+def append_from_library(path: Path, kind: str, names: list[str], where_of, lib_field: str, noun: str) -> None:
+    """Append the datablocks ``names`` of ``kind`` (``objects``, ``materials``) from a library .blend;
+    ``where_of(name)`` is the field path that asked for a name, for messages."""
+    if not path.is_file():
+        raise UserError(f"{lib_field}: {path} does not exist: expected a .blend file")
+    try:
+        with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+            have = getattr(src, kind)
+            absent = [n for n in names if n not in have]
+            if absent:
+                raise UserError(f"{where_of(absent[0])}: {noun} {absent[0]!r} not found in {path.name}: expected "
+                                f"one of {', '.join(sorted(have)) or f'(the library has no {kind})'}")
+            setattr(dst, kind, list(names))
+    except (OSError, RuntimeError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
+        raise UserError(f"{lib_field}: cannot read {path} as a .blend ({reason}): expected a .blend file") from None
 
 
 def select(scene, selector: Selector, pool, labels: dict[str, Target] | None = None) -> list:

@@ -16,14 +16,10 @@ with the objects' shadows on it, so photo backgrounds need no compositor and no 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import bpy
 
-from ..core.errors import UserError
-from ..core.preset import resolve_path
 from ..core.randomizers.backdrop import cover_fit
-from ..core.schema import path_str
 from . import compat
 
 COORDS, MAPPING, ENV, SKY, BACKGROUND = "SK Coordinates", "SK Mapping", "SK Environment", "SK Sky", "SK Background"
@@ -130,30 +126,3 @@ def sky_rotation(azimuth: float) -> float:
     """The sky node's ``sun_rotation`` for a sun at ``azimuth`` (from +x towards +y): Blender's sky puts
     rotation 0 towards +y and turns clockwise seen from above (checked by rendering towards the sun)."""
     return (math.pi / 2 - azimuth) % (2 * math.pi)
-
-
-# -- files -----------------------------------------------------------------------------------------
-
-def user_path(value: str) -> Path:
-    """A path from a recipe: ``//`` is next to the .blend, ``builtin:`` inside SynthKiln, relative ones
-    are against the .blend's folder (or the working folder when unsaved)."""
-    if value.startswith("//"):
-        return Path(bpy.path.abspath(value))
-    base = Path(bpy.path.abspath("//")) if bpy.data.filepath else Path.cwd()
-    return resolve_path(value, base)
-
-
-def folder_files(value: str, suffixes: tuple[str, ...], where: tuple, what: str) -> tuple[Path, list[str]]:
-    """The folder a recipe names and the sorted names of its files with ``suffixes``."""
-    folder = user_path(value)
-    if not folder.is_dir():
-        raise UserError(f"{path_str(where)}: {value!r}: {folder} is not a folder: expected a folder of {what}")
-    names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-    if not names:
-        raise UserError(f"{path_str(where)}: {folder} holds no {what} ({', '.join(suffixes)})")
-    return folder, names
-
-
-def load_image(path: Path):
-    """An image by file, loaded on first use and reused after (frames never add images)."""
-    return bpy.data.images.load(str(path), check_existing=True)

@@ -179,7 +179,7 @@ def test_material_swap_appends_once_and_assigns_own_copies(addon_registered):
             assert list(bsdf(name).inputs["Base Color"].default_value)[:3] == pytest.approx(c, abs=1e-6)
             picked.add(v["material"])
     assert picked == {"Shared", "CanMaterial", "BookMaterial"}
-    with pytest.raises(UserError, match=r"materials\[0\]\.materials\.choice\[1\]: material 'Nope' is neither"):
+    with pytest.raises(UserError, match=r"materials\[0\]\.materials\.choice\[1\]: material 'Nope' not found in tabletop.blend: expected one of"):
         job_with([{"type": "material_swap", "materials": {"choice": ["Shared", "Nope"]}}])
 
 

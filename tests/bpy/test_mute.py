@@ -10,7 +10,7 @@ pytestmark = pytest.mark.bpy
 
 def lit_state(scene):
     """What shows and how it is lit: visible objects (helpers aside), light energies, world strengths."""
-    shown = sorted(o.name for o in scene.objects if not o.hide_render and not o.get("sk_owner"))
+    shown = sorted(o.name for o in scene.objects if not o.hide_render and not o.get("sk_helper_of"))
     energy = sorted((o.name, round(o.data.energy, 4)) for o in scene.objects if o.type == "LIGHT" and not o.hide_render)
     strength = sorted(round(n.inputs["Strength"].default_value, 4) for n in scene.world.node_tree.nodes
                       if n.type == "BACKGROUND")
@@ -27,7 +27,7 @@ def test_muted_and_removed_randomizers_leave_nothing_behind(empty_scene):
         r.probability = 1.0                      # every effect on
     job = FrameJob(empty_scene, street, BUILTIN_PRESETS).prepare()
     job.apply_frame(0)
-    helpers = {o.name: o["sk_owner"] for o in empty_scene.objects if o.get("sk_owner")}
+    helpers = {o.name: o["sk_helper_of"] for o in empty_scene.objects if o.get("sk_helper_of")}
     assert {"environment/fog", "environment/rain"} <= set(helpers.values())
     assert any(not bpy.data.objects[n].hide_render for n, owner in helpers.items() if owner == "environment/fog")
     lamps = [o for o in empty_scene.objects if o.type == "LIGHT" and o.name.startswith("Lamp")]
@@ -67,7 +67,7 @@ def test_removed_randomizers_helpers_hide(empty_scene):
     fog = next(r for r in street.randomizers.environment if r.TYPE == "fog")
     fog.probability = 1.0
     FrameJob(empty_scene, street, BUILTIN_PRESETS).prepare().apply_frame(0)
-    box = [o for o in empty_scene.objects if o.get("sk_owner") == fog.key()]
+    box = [o for o in empty_scene.objects if o.get("sk_helper_of") == fog.key()]
     assert box and not box[0].hide_render
     street.randomizers.environment.remove(fog)
     FrameJob(empty_scene, street, BUILTIN_PRESETS).prepare().apply_frame(0)

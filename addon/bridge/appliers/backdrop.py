@@ -8,6 +8,7 @@ from ...core.randomizers.backdrop import PHOTO_SUFFIXES
 from ...core.schema import path_str
 from ...core.errors import UserError
 from .. import world
+from ..files import folder_files, load_image, user_path
 from .base import Applier, find_object
 
 
@@ -16,9 +17,9 @@ class BackgroundPhoto(Applier):
 
     def setup(self, scene, r, objs, where=()):
         world.ensure(scene)
-        folder, names = world.folder_files(r.folder, PHOTO_SUFFIXES, where + ("folder",), "photos")
+        folder, names = folder_files(r.folder, PHOTO_SUFFIXES, where + ("folder",), "photos")
         for name in names:                  # every photo loaded once: frames never add images
-            world.load_image(folder / name)
+            load_image(folder / name)
         if r.shadow_catcher:
             ground = find_object(r.shadow_catcher, path_str(where + ("shadow_catcher",)))
             if not hasattr(ground, "is_shadow_catcher") or ground.type not in ("MESH", "CURVE", "SURFACE", "META"):
@@ -34,11 +35,11 @@ class BackgroundPhoto(Applier):
             ground.is_shadow_catcher = False
 
     def context(self, scene, r, objs):
-        return R.Context(data={"photos": world.folder_files(r.folder, PHOTO_SUFFIXES, (), "photos")[1]})
+        return R.Context(data={"photos": folder_files(r.folder, PHOTO_SUFFIXES, (), "photos")[1]})
 
     def apply(self, scene, r, v):
         if not v["photo"]:
             world.show_photo(scene, None)
             return
-        image = world.load_image(world.user_path(r.folder) / v["photo"])
+        image = load_image(user_path(r.folder) / v["photo"])
         world.show_photo(scene, image, v["zoom"], v["offset"])

@@ -45,7 +45,7 @@ class Applier:
                 obj.hide_render = obj.hide_viewport = True
 
 
-OWNER = "sk_owner"      # ID property on the helper objects a randomizer's setup made: its key
+OWNER = "sk_helper_of"  # ID property on the helper objects a randomizer's setup made: its key
 
 
 @contextlib.contextmanager

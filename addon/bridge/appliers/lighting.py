@@ -11,6 +11,7 @@ from ...core import randomizers as R
 from ...core.errors import UserError
 from ...core.schema import path_str
 from .. import compat, world
+from ..files import folder_files, load_image, user_path
 from .base import Applier, aim, find_object, on_shell, target_point
 
 POOL_COLLECTION = "SK Lights"
@@ -93,20 +94,20 @@ class WorldHDRI(Applier):
                 path = hdri_path(str(name))
             except UserError as e:
                 raise UserError(f"{path_str(where + ('hdri', 'choice', k))}: {e}") from None
-            world.load_image(path)
+            load_image(path)
         if r.folder:
-            folder, files = world.folder_files(r.folder, HDRI_SUFFIXES, where + ("folder",), "HDRIs")
+            folder, files = folder_files(r.folder, HDRI_SUFFIXES, where + ("folder",), "HDRIs")
             for f in files:
-                world.load_image(folder / f)
+                load_image(folder / f)
 
     def context(self, scene, r, objs):
-        files = world.folder_files(r.folder, HDRI_SUFFIXES, (), "HDRIs")[1] if r.folder else []
+        files = folder_files(r.folder, HDRI_SUFFIXES, (), "HDRIs")[1] if r.folder else []
         return R.Context(data={"hdri_files": files})
 
     def apply(self, scene, r, v):
         nodes = world.use_source(scene, "hdri")
-        folder = world.user_path(r.folder) if r.folder else None
-        image = world.load_image(hdri_path(v["hdri"], folder))
+        folder = user_path(r.folder) if r.folder else None
+        image = load_image(hdri_path(v["hdri"], folder))
         if nodes[world.ENV].image != image:
             nodes[world.ENV].image = image
         nodes[world.MAPPING].inputs["Rotation"].default_value = (0.0, 0.0, v["rotation"])

@@ -16,7 +16,9 @@ import bpy
 from ...core.errors import UserError
 from ...core.randomizers.materials import IMAGE_SUFFIXES
 from ...core.schema import path_str
-from .. import compat, world
+from .. import compat
+from ..scene import append_from_library
+from ..files import folder_files, load_image, user_path
 from .base import Applier, principled
 
 DEFAULT_MATERIAL = "SK Material"     # the source given to objects that have no material at all
@@ -262,7 +264,7 @@ class ProceduralTexture(MaterialApplier):
 
 def image_files(r, where=()) -> tuple[Path, list[str]]:
     """The image folder and the file names the randomizer picks from: the first ``max_images`` by name."""
-    folder, files = world.folder_files(r.folder, IMAGE_SUFFIXES, tuple(where) + ("folder",), "images")
+    folder, files = folder_files(r.folder, IMAGE_SUFFIXES, tuple(where) + ("folder",), "images")
     return folder, files[:r.max_images]
 
 
@@ -273,7 +275,7 @@ class ImageTexture(MaterialApplier):
         """Load every image once; per material: coordinates (UV, or object space with box projection
         where the mesh has no UVs) -> mapping -> image -> colour Mix in front of the base colour."""
         folder, files = image_files(r, where)
-        images = [world.load_image(folder / n) for n in files]
+        images = [load_image(folder / n) for n in files]
         p = _prefix(r)
         for obj in objs:
             has_uv = bool(getattr(obj.data, "uv_layers", None))
@@ -301,7 +303,7 @@ class ImageTexture(MaterialApplier):
 
     def apply(self, scene, r, values):
         p, skipped = _prefix(r), []
-        folder = world.user_path(r.folder)
+        folder = user_path(r.folder)
         for name, v in values.items():
             obj, mat = bpy.data.objects[name], current_material(name)
             nodes = mat.node_tree.nodes if mat is not None and mat.node_tree else {}
@@ -309,7 +311,7 @@ class ImageTexture(MaterialApplier):
             if tex is None:
                 skipped.append(name)
                 continue
-            tex.image = world.load_image(folder / v["image"])
+            tex.image = load_image(folder / v["image"])
             socket(nodes[f"{p} mix"].inputs, "Factor_Float").default_value = v["mix"]
             scale = v["scale"]
             if tex.projection == "BOX":    # object space is in metres: repeats across the object's size
@@ -343,21 +345,10 @@ class MaterialSwap(Applier):
             k = [str(c) for c in r.materials.choices].index(missing[0])
             raise UserError(f"{path_str(tuple(where) + ('materials', 'choice', k))}: no material named "
                             f"{missing[0]!r} in the scene and no library to append it from")
-        path = world.user_path(r.library)
-        if not path.is_file():
-            raise UserError(f"{lib_field}: {r.library!r}: {path} does not exist: expected a .blend file")
-        try:
-            with bpy.data.libraries.load(str(path), link=False) as (src, dst):
-                absent = [n for n in missing if n not in src.materials]
-                if absent:
-                    k = [str(c) for c in r.materials.choices].index(absent[0])
-                    raise UserError(f"{path_str(tuple(where) + ('materials', 'choice', k))}: material "
-                                    f"{absent[0]!r} is neither in the scene nor in {path.name} (which has: "
-                                    f"{', '.join(sorted(src.materials)) or 'no materials'})")
-                dst.materials = missing
-        except (OSError, RuntimeError) as e:
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
-            raise UserError(f"{lib_field}: cannot read {path} as a .blend ({reason})") from None
+        names = [str(c) for c in r.materials.choices]
+        append_from_library(user_path(r.library), "materials", missing,
+                            lambda n: path_str(tuple(where) + ("materials", "choice", names.index(n))),
+                            f"{lib_field}: {r.library!r}", "material")
 
     def apply(self, scene, r, values):
         for name, v in values.items():

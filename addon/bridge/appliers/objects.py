@@ -15,6 +15,7 @@ from ...core.errors import UserError
 from ...core.randomizers.objects import SHAPES, limited
 from ...core.schema import path_str
 from ...core.surface import Surface
+from .materials import take_own
 from .base import Applier, find_object, footprint, principled
 
 DISTRACTORS = "SK Distractors"      # collection of the primitive pool
@@ -149,8 +150,8 @@ class Distractors(Applier):
 
     def setup(self, scene, r, objs, where=()):
         if not r.select.is_empty():
-            from .materials import MaterialColor
-            MaterialColor().setup(scene, r, objs, where)     # own material copies: colours don't leak
+            for obj in objs:
+                take_own(obj)                                 # own material copies: colours don't leak
             return
         bad = [s for s in r.shapes if s not in SHAPES]
         if bad or not r.shapes:
