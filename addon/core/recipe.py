@@ -139,6 +139,19 @@ class Recipe:
             if b.attribute in attrs[:i]:
                 raise SchemaError(f"balance for {b.attribute!r} is given twice", path + ("balance", i, "attribute"),
                                   b.attribute, "one entry per attribute")
+            # muted followers count: muting one for a preview must not make the recipe invalid
+            followers = [r.balances()[b.attribute] for r in self.randomizers.all() if b.attribute in r.balances()]
+            if not followers:
+                offered = sorted({a for r in self.randomizers.all() for a in r.balances()})
+                hint = ", ".join(offered) or ("none (an object_count follows category, a material_color "
+                                              "palette its attribute)")
+                raise SchemaError(f"no randomizer follows a balance on {b.attribute!r}: expected one of "
+                                  f"{hint}", path + ("balance", i, "attribute"), b.attribute, f"one of {offered}")
+            for k in b.shares:
+                for ok in followers:
+                    if ok is not None and not ok(str(k)):
+                        raise SchemaError(f"{k!r} is not a value the randomizer following {b.attribute!r} can take",
+                                          path + ("balance", i, "shares", k), k, "a value it can take")
             if b.attribute == "category":
                 for k in b.shares:
                     if k not in names:

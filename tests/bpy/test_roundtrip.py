@@ -83,6 +83,8 @@ def everything() -> Recipe:
     for i, (t, cls) in enumerate(sorted(Randomizer.REGISTRY.items())):
         item = full(cls)
         item.name = f"{t}_{i}"
+        if t == "material_color":
+            item.mode, item.attribute = "palette", "colour"     # follows the colour balance below
         getattr(r.randomizers, cls.GROUP).append(item)
     return from_data(Recipe, to_data(r))     # normalised and checked like any preset
 

@@ -67,15 +67,17 @@ def write(tmp_path, text):
 
 
 def test_balance_section_is_checked(tmp_path):
-    base = "categories: [{name: mug}, {name: can}]\n"
+    base = ("categories: [{name: mug}, {name: can}]\n"
+            "randomizers:\n  objects: [{type: object_count}]\n  materials: [{type: material_color, mode: palette}]\n")
     r = load_preset(write(tmp_path, base + "balance:\n  - {attribute: category, shares: {mug: 3, can: 1}}\n"))
     assert r.balance_shares() == {"category": {"mug": 0.75, "can": 0.25}}
     for text, line, what in [
-        ("balance:\n  - {attribute: category, shares: {cup: 1}}\n", 3, "category 'cup' is not in categories"),
-        ("balance:\n  - {attribute: colour, shares: {red: -1}}\n", 3, "a share must be a number >= 0"),
-        ("balance:\n  - {attribute: colour, shares: {red: 0}}\n", 3, "positive sum"),
-        ("balance:\n  - {attribute: colour, shares: {red: 1}}\n  - {attribute: colour, shares: {red: 1}}\n", 4,
+        ("balance:\n  - {attribute: category, shares: {cup: 1}}\n", 6, "category 'cup' is not in categories"),
+        ("balance:\n  - {attribute: colour, shares: {red: -1}}\n", 6, "a share must be a number >= 0"),
+        ("balance:\n  - {attribute: colour, shares: {red: 0}}\n", 6, "positive sum"),
+        ("balance:\n  - {attribute: colour, shares: {red: 1}}\n  - {attribute: colour, shares: {red: 1}}\n", 7,
          "given twice"),
+        ("balance:\n  - {attribute: size, shares: {big: 1}}\n", 6, "no randomizer follows a balance on 'size'"),
     ]:
         with pytest.raises(PresetError, match=what) as e:
             load_preset(write(tmp_path, base + text))

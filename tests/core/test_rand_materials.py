@@ -113,10 +113,16 @@ def test_balanced_palette_follows_targets_over_1000_frames():
         assert abs(counts[k] / total - p) < 0.02, (k, counts[k] / total)
 
 
-def test_balance_with_an_unknown_colour_is_a_user_error():
-    r = make({"type": "material_color", "mode": "palette"})
-    with pytest.raises(UserError, match="'forest' is not a colour"):
-        r.sample(stream(0, 0, r.key()), ctx(balance={"colour": {"forest": 1.0}}))
+def test_balance_with_an_unknown_colour_is_refused_at_load():
+    from addon.core.recipe import recipe_from_data
+    from addon.core.schema import SchemaError
+    palette = {"materials": [{"type": "material_color", "mode": "palette"}]}
+    recipe_from_data({"randomizers": palette, "balance": [{"attribute": "colour", "shares": {"red": 1}}]})
+    with pytest.raises(SchemaError, match="'forest' is not a value") as e:
+        recipe_from_data({"randomizers": palette, "balance": [{"attribute": "colour", "shares": {"forest": 1}}]})
+    assert e.value.path == ("balance", 0, "shares", "forest")
+    with pytest.raises(SchemaError, match="no randomizer follows a balance on 'color': expected one of colour"):
+        recipe_from_data({"randomizers": palette, "balance": [{"attribute": "color", "shares": {"red": 1}}]})
 
 
 def test_material_pbr_ranges_and_rare_mixture():

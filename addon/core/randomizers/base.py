@@ -98,6 +98,11 @@ class Randomizer:
     def phase(cls) -> int:
         return cls.PHASE if cls.PHASE is not None else GROUPS.index(cls.GROUP) * 10
 
+    def balances(self) -> dict[str, Any]:
+        """Attributes whose recipe balance targets this randomizer follows, each with a check of a value
+        name (or None: any). The recipe refuses a balance target that nothing follows."""
+        return {}
+
     def views(self) -> int:
         """How many consecutive frames render one scene sample (from different cameras)."""
         return 1

@@ -87,13 +87,13 @@ class MaterialColor(MaterialRandomizer):
             _check_names(self.palette, lambda c: colour_rgb(c) is not None, path + ("palette",),
                          "a colour name or #rrggbb")
 
+    def balances(self):
+        if self.mode == "palette" and self.attribute:
+            return {self.attribute: lambda name: colour_rgb(name) is not None}
+        return {}
+
     def sample(self, rng, ctx):
         shares = ctx.frame.balance.get(self.attribute) if self.mode == "palette" and self.attribute else None
-        if shares:
-            bad = [k for k in shares if colour_rgb(k) is None]
-            if bad:
-                raise UserError(f"balance on {self.attribute!r}: {bad[0]!r} is not a colour name or #rrggbb "
-                                f"({self.key()} picks colours by these names)")
 
         def draw(slot):
             if self.mode != "palette":

@@ -186,6 +186,9 @@ class ObjectCount(Randomizer):
     count: Distribution = fld(uni(1, 10), "How many objects to show (rounded, at most the number selected)", min=0.0)
     weights: dict[str, Any] = fld({}, "Pick weight per name pattern or category (first match; others 1)")
 
+    def balances(self):
+        return {"category": None}     # category names are checked against the recipe's categories
+
     def bad_weight(self) -> tuple[str, Any] | None:
         """The first weight that is not a number >= 0 (checked by the bridge: the schema's dict field
         takes any scalar)."""
