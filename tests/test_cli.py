@@ -509,3 +509,30 @@ def test_export_not_a_dataset(tmp_path):
     assert p.returncode == 1
     one_error(p, str(folder), "is not a SynthKiln dataset", "no synthkiln.json")
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.bpy
+def test_job_report_prints_balance_targets_beside_achieved(tmp_path):
+    """A category and a colour balance, followed over a real job; the report reads the records back."""
+    preset = tmp_path / "balanced.yaml"
+    preset.write_text(BASE + """\
+  objects:
+    - {type: object_count, name: count, select: {collection: Targets}, count: 3}
+    - {type: object_pose, name: scatter, select: {collection: Targets}, mode: surface, surface: Table, margin: 0.05}
+  materials:
+    - {type: material_color, name: colour, mode: palette, palette: {choice: [red, blue]}, attribute: colour}
+  camera:
+    - {type: camera_shell, name: top, look_at: [0, 0, 0], distance: 2.4, elevation: 89, focal_length: 35}
+balance:
+  - {attribute: category, shares: {mug: 0.5, can: 0.5}}
+  - {attribute: colour, shares: {red: 0.75, blue: 0.25}}
+""")
+    out = tmp_path / "out"
+    p = ok(sk("render", preset, "--frames", 4, "--out", out, *TINY, cwd=tmp_path))
+    recs = [json.loads(b) for b in records(out).values()]
+    shown = [o for r in recs for o in r["objects"] if not o["hidden"]]
+    assert {o["category"] for o in shown} == {"mug", "can"} and len(shown) == 12
+    assert all(o["attributes"]["colour"] in ("red", "blue") for o in shown)
+    table = [ln.split() for ln in p.stderr.splitlines() if ln.startswith("  category") or ln.startswith("  colour")]
+    assert [row[:3] for row in table] == [["category", "can", "50.0%"], ["category", "mug", "50.0%"],
+                                          ["colour", "blue", "25.0%"], ["colour", "red", "75.0%"]], p.stderr

@@ -55,11 +55,14 @@ class MaterialRandomizer(Randomizer):
     per_object: bool = fld(True, "Draw per object; off: one draw shared by all selected objects")
 
     def per_target(self, ctx: Context, draw: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
-        """``{target: draw(slot)}``; ``slot`` is the object's index in the targets (0 when shared)."""
+        """``{target: draw(slot)}``; ``slot`` is the object's rank among the targets shown this frame
+        (hidden ones after them; 0 when shared), so balanced draws spread over what is seen."""
+        shown = [n for n in ctx.targets if n not in ctx.frame.hidden]
+        slots = {n: k for k, n in enumerate(shown + [n for n in ctx.targets if n in ctx.frame.hidden])}
         out, shared = {}, None
-        for slot, name in enumerate(ctx.targets):
+        for name in ctx.targets:
             if shared is None or self.per_object:
-                shared = draw(slot)
+                shared = draw(slots[name])
             out[name] = dict(shared)
         return out
 
