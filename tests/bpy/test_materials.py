@@ -14,7 +14,9 @@ def build_scene():
     import bpy
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
+    from addon.bridge import compat
     shared = bpy.data.materials.new("Shared")
+    compat.enable_nodes(shared)              # node-based from 5.0; 4.x needs use_nodes
     shared.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.5, 0.4, 0.3, 1.0)
     for name, x in (("CubeA", -0.6), ("CubeB", 0.6)):
         bpy.ops.mesh.primitive_cube_add(size=0.5, location=(x, 0.0, 0.25))
