@@ -241,7 +241,19 @@ def test_error_at_first_frame_writes_nothing(tmp_path, base):
     preset = tmp_path / "target.yaml"
     preset.write_text(f"extends: {base}\nrandomizers:\n  camera:\n    - {{type: camera_shell, name: orbit, target: Nope}}\n")
     out = tmp_path / "out"
-    one_error(sk("render", preset, "--frames", 1, "--out", out, cwd=tmp_path), "target", "no object named 'Nope'")
+    one_error(sk("render", preset, "--frames", 1, "--out", out, cwd=tmp_path),
+              f"{preset}:4: randomizers.camera[0].target: no object named 'Nope'")
+    assert not out.exists()
+
+
+@pytest.mark.bpy
+def test_missing_surface_names_file_line_and_field(tmp_path, base):
+    preset = tmp_path / "surface.yaml"
+    preset.write_text(f"extends: {base}\nrandomizers:\n  objects:\n"
+                      "    - {type: object_pose, name: scatter, mode: surface, surface: Tabel}\n")
+    out = tmp_path / "out"
+    one_error(sk("render", preset, "--frames", 1, "--out", out, cwd=tmp_path),
+              f"{preset}:4: randomizers.objects[0].surface: no object named 'Tabel'")
     assert not out.exists()
 
 

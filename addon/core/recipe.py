@@ -73,6 +73,7 @@ class Randomizers:
                                       where + ("type",), r.TYPE, f"a {group} randomizer")
                 if not r.name:
                     r.name = r.TYPE if r.TYPE not in {x.name for x in self.all()} else f"{r.TYPE}_{i}"
+                r._path = where          # for messages from the bridge (not a field: never saved)
                 if r.name in seen:
                     raise SchemaError(f"randomizer name {r.name!r} is used twice: names must be unique",
                                       where + ("name",), r.name, "a unique name")

@@ -12,9 +12,9 @@ from .base import Applier, aim, find_object, on_shell, target_point
 
 
 def _camera(scene, r):
-    cam = find_object(r.camera, f"{r.key()}.camera") if r.camera else scene.camera
+    cam = find_object(r.camera, f"{r.where()}.camera") if r.camera else scene.camera
     if cam is None or cam.type != "CAMERA":
-        raise UserError(f"{r.key()}: the scene has no camera")
+        raise UserError(f"{r.where()}: the scene has no camera")
     return cam
 
 
@@ -38,7 +38,7 @@ class CameraShell(Applier):
 
     def apply(self, scene, r, v):
         cam = _camera(scene, r)
-        center = target_point(r.target, r.look_at, f"{r.key()}.target")
+        center = target_point(r.target, r.look_at, f"{r.where()}.target")
         poses = v["poses"]
         if not r.min_visible:
             self._pose(cam, center, poses[0], r.dof)

@@ -55,7 +55,7 @@ class Light(Applier):
         return sorted(objs, key=lambda o: o.name) + pool
 
     def apply(self, scene, r, values):
-        center = target_point(r.target, what=f"{r.key()}.target")
+        center = target_point(r.target, what=f"{r.where()}.target")
         for name, v in values.items():
             obj = bpy.data.objects[name]
             obj.hide_render = obj.hide_viewport = not v["visible"]

@@ -24,9 +24,9 @@ RIGID_WORLD = "SK RigidBodyWorld"   # collection of the rigid body world (when t
 
 def measure_surface(r) -> Surface:
     """World-space triangles and normals of ``r.surface`` (modifiers applied), as a core Surface."""
-    surf = find_object(r.surface, f"{r.key()}.surface")
+    surf = find_object(r.surface, f"{r.where()}.surface")
     if surf.type != "MESH":
-        raise UserError(f"{r.key()}.surface: {surf.name!r} is a {surf.type.lower()}, expected a mesh object")
+        raise UserError(f"{r.where()}.surface: {surf.name!r} is a {surf.type.lower()}, expected a mesh object")
     ev = surf.evaluated_get(bpy.context.evaluated_depsgraph_get())
     mesh = ev.to_mesh()      # a temporary mesh owned by the object: not a bpy.data block
     try:
@@ -45,7 +45,7 @@ def measure_surface(r) -> Surface:
         normals = -normals
     s = limited(r, Surface(tris, normals, r.max_slope))
     if s.area <= 0:
-        raise UserError(f"{r.key()}.surface: {surf.name!r} has no faces within max_slope "
+        raise UserError(f"{r.where()}.surface: {surf.name!r} has no faces within max_slope "
                         f"{r.max_slope} degrees of +Z to place objects on" + (" within the x and y ranges" if r.limit_xy else ""))
     return s
 
@@ -227,12 +227,12 @@ class PhysicsDrop(Applier):
         rbw = _rigid_world(scene)
         rbw.substeps_per_frame = r.substeps
         rbw.solver_iterations = max(rbw.solver_iterations, 10)
-        passive = [find_object(r.surface, f"{r.key()}.surface")] if r.mode == "surface" else []
+        passive = [find_object(r.surface, f"{r.where()}.surface")] if r.mode == "surface" else []
         passive += [o for o in scene.objects if o.type == "MESH" and o not in passive and o not in objs
                     and any(fnmatch.fnmatchcase(o.name, p) for p in r.colliders)]
         for obj in list(objs) + passive:
             if obj.type != "MESH":
-                raise UserError(f"{r.key()}: {obj.name!r} is a {obj.type.lower()}: only meshes can be rigid bodies")
+                raise UserError(f"{r.where()}: {obj.name!r} is a {obj.type.lower()}: only meshes can be rigid bodies")
             if obj.name not in rbw.collection.objects:
                 rbw.collection.objects.link(obj)       # linking gives the object its rigid body settings
             rb = obj.rigid_body

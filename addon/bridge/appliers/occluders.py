@@ -102,7 +102,7 @@ class Occluder(Applier):
             return {"appear": False}
         cam = scene.camera
         if cam is None:
-            raise UserError(f"{r.key()}: the scene has no camera")
+            raise UserError(f"{r.where()}: the scene has no camera")
         bpy.context.view_layer.update()
         dg = bpy.context.evaluated_depsgraph_get()
         view = visibility.View.of(scene, cam)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..distributions import Distribution
-from ..schema import fld
+from ..schema import fld, path_str
 
 GROUPS = ("objects", "materials", "camera", "lighting", "environment")
 
@@ -93,6 +93,12 @@ class Randomizer:
 
     def key(self) -> str:
         return f"{self.GROUP}/{self.name or self.TYPE}"
+
+    def where(self) -> str:
+        """Its field path for messages (``randomizers.objects[0]``), known once its recipe was checked;
+        the CLI turns it into the preset's file and line."""
+        path = getattr(self, "_path", None)
+        return path_str(path) if path else self.key()
 
     @classmethod
     def phase(cls) -> int:
