@@ -38,7 +38,7 @@ def main() -> None:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     overrides = {"render": {"resolution": [w, h], "samples": args.samples, "denoise": args.denoise},
-                 "output": {"frames": args.frames + 1, "coco": False, "previews": 0}}
+                 "output": {"frames": args.frames + 1, "exports": [], "previews": 0}}
     recipe = load_preset(BUILTIN_PRESETS / "tabletop.yaml", overrides)
     job = FrameJob(scene, recipe).prepare()
     out = Path(tempfile.mkdtemp(prefix="sk-bench-"))

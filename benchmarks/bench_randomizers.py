@@ -30,7 +30,7 @@ def bench(preset: Path, w: int, h: int, samples: int, frames: int) -> tuple[floa
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     overrides = {"render": {"resolution": [w, h], "samples": samples, "denoise": False},
-                 "output": {"frames": frames, "coco": False, "previews": 0}}
+                 "output": {"frames": frames, "exports": [], "previews": 0}}
     recipe = load_preset(preset, overrides)
     job = FrameJob(scene, recipe, preset.parent).prepare()
     run = DatasetRun(job, Path(tempfile.mkdtemp(prefix="sk-bench-")))

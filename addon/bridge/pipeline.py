@@ -173,7 +173,8 @@ class DatasetRun:
         self.job.close()
         if len(layout.record_indices(self.root)) < self.recipe_frames():
             return []
-        return export(self.root, coco_json=self.job.recipe.output.coco, previews=self.job.recipe.output.previews)
+        out = self.job.recipe.output
+        return export(self.root, coco_json="coco" in out.exports, previews=out.previews)
 
     def recipe_frames(self) -> int:
         return self.job.recipe.output.frames

@@ -98,7 +98,8 @@ def recipe_hash(recipe: Recipe) -> str:
     """Identity of what frames look like: the recipe without the output fields that don't change them."""
     data = recipe_to_data(recipe)
     out = dict(data["output"])
-    for k in ("directory", "frames", "coco", "previews"):
+    for k in ("directory", "frames", "exports", "coco_segmentation", "val_fraction", "min_visibility", "min_area",
+              "include_categories", "previews"):      # export-only: they never change what a frame holds
         out.pop(k, None)
     data["output"] = out
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -120,7 +121,9 @@ def open_dataset(root: Path, recipe: Recipe, blender_version: str) -> dict[str, 
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        layout.make_dirs(root)
+        out = recipe.output
+        layout.make_dirs(root, tuple(d for d, on in ((layout.SEMANTIC, out.semantic), (layout.DISTANCE, out.distance),
+                                                     (layout.NORMALS, out.normals), (layout.FLOW, out.flow)) if on))
     except OSError as e:
         raise DatasetError(f"cannot create the output folder {root}: {e.strerror or e}") from None
     path = root / layout.MANIFEST

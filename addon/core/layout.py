@@ -7,6 +7,7 @@ from pathlib import Path
 
 MANIFEST = "synthkiln.json"
 IMAGES, MASKS, DEPTH, FRAMES, EXPORTS = "images", "masks", "depth", "frames", "exports"
+SEMANTIC, DISTANCE, NORMALS, FLOW = "semantic", "distance", "normals", "flow"
 
 
 def stem(index: int) -> str:
@@ -25,12 +26,29 @@ def depth_name(index: int) -> str:
     return f"{DEPTH}/{stem(index)}.exr"
 
 
+def semantic_name(index: int) -> str:
+    return f"{SEMANTIC}/{stem(index)}.png"
+
+
+def distance_name(index: int) -> str:
+    return f"{DISTANCE}/{stem(index)}.exr"
+
+
+def normals_name(index: int) -> str:
+    return f"{NORMALS}/{stem(index)}.exr"
+
+
+def flow_name(index: int) -> str:
+    return f"{FLOW}/{stem(index)}.exr"
+
+
 def record_name(index: int) -> str:
     return f"{FRAMES}/{stem(index)}.json"
 
 
-def make_dirs(root: Path) -> None:
-    for sub in (IMAGES, MASKS, DEPTH, FRAMES):
+def make_dirs(root: Path, extra: tuple[str, ...] = ()) -> None:
+    """The frame folders; optional ones (``extra``: SEMANTIC, DISTANCE, ...) only where the output asks."""
+    for sub in (IMAGES, MASKS, DEPTH, FRAMES, *extra):
         (Path(root) / sub).mkdir(parents=True, exist_ok=True)
 
 

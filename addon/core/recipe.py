@@ -6,6 +6,7 @@ dataclasses; ranges and help texts live here and nowhere else.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -99,6 +100,9 @@ class RenderSettings:
     view_transform: Literal["Standard", "AgX", "Filmic"] = fld("AgX", "Colour view transform of the RGB image")
 
 
+EXPORT_FORMATS = ("coco", "yolo", "voc", "kitti")
+
+
 @dataclass
 class OutputSettings:
     directory: str = fld("synthkiln_output", "Dataset folder (// = next to the .blend)", subtype="DIR_PATH")
@@ -106,9 +110,27 @@ class OutputSettings:
     seed: int = fld(0, "Job seed: with the recipe it fixes every frame", min=0, max=2**31 - 1)
     image_format: Literal["PNG", "JPEG"] = fld("PNG", "RGB image format")
     jpeg_quality: int = fld(92, "JPEG quality", min=1, max=100)
-    depth: bool = fld(True, "Write depth (float32 EXR, metres)")
-    coco: bool = fld(True, "Write exports/coco/annotations.json when the job completes")
+    depth: bool = fld(True, "Write z-depth (float32 EXR, metres along the optical axis)")
+    distance: bool = fld(False, "Write distance to the camera centre (float32 EXR, metres)")
+    normals: bool = fld(False, "Write surface normals in camera space (EXR; Normal pass)")
+    flow: bool = fld(False, "Write forward optical flow to the next scene frame (EXR; Vector pass)")
+    semantic: bool = fld(True, "Write a semantic mask (16-bit PNG of category ids)")
+    exports: list[str] = fld(["coco"], "Formats written when the job completes: coco, yolo, voc, kitti")
+    coco_segmentation: Literal["rle", "polygon"] = fld("rle", "COCO masks as compressed RLE or polygons")
+    val_fraction: float = fld(0.2, "Share of frames in the validation split (YOLO, VOC), by a seeded rule",
+                              min=0.0, max=1.0)
+    min_visibility: float = fld(0.0, "Exports skip instances less visible than this (0..1)", min=0.0, max=1.0)
+    min_area: int = fld(1, "Exports skip instances with fewer visible pixels", min=0, max=1 << 30)
+    include_categories: list[str] = fld([], "Exports keep only these categories (empty: all)")
     previews: int = fld(20, "Box/mask preview overlays written with the exports (0: none)", min=0, max=1_000_000)
+
+    def check(self, path):
+        for i, f in enumerate(self.exports):
+            if f not in EXPORT_FORMATS:
+                close = difflib.get_close_matches(f, EXPORT_FORMATS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise SchemaError(f"unknown export format {f!r}{hint}: expected some of {', '.join(EXPORT_FORMATS)}",
+                                  path + ("exports", i), f, f"one of {EXPORT_FORMATS}")
 
 
 @dataclass
@@ -135,6 +157,7 @@ class Recipe:
                 raise SchemaError(f"category {rule.category!r} is not in categories ({', '.join(names) or 'none'})",
                                   path + ("labels", i, "category"), rule.category, f"one of {names}")
 
+        self.check_output(path)
         attrs = [b.attribute for b in self.balance]
         for i, b in enumerate(self.balance):
             if b.attribute in attrs[:i]:
@@ -158,6 +181,13 @@ class Recipe:
                     if k not in names:
                         raise SchemaError(f"category {k!r} is not in categories ({', '.join(names) or 'none'})",
                                           path + ("balance", i, "shares", k), k, f"one of {names}")
+
+    def check_output(self, path):
+        names = [c.name for c in self.categories]
+        for i, c in enumerate(self.output.include_categories):
+            if c not in names:
+                raise SchemaError(f"category {c!r} is not in categories ({', '.join(names) or 'none'})",
+                                  path + ("output", "include_categories", i), c, f"one of {names}")
 
     def balance_shares(self) -> dict[str, dict[str, float]]:
         return {b.attribute: b.normalised() for b in self.balance}

@@ -56,7 +56,7 @@ def job(scene, randomizers, **output):
         "labels": [{"select": {"names": ["Target*"]}, "category": "thing"}],
         "randomizers": randomizers,
         "render": {"resolution": [W, H], "samples": 1, "denoise": False, "view_transform": "Standard"},
-        "output": {"frames": 4, "coco": False, "previews": 0, **output}})
+        "output": {"frames": 4, "exports": [], "previews": 0, **output}})
     return FrameJob(scene, recipe).prepare()
 
 

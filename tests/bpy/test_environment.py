@@ -228,7 +228,7 @@ def test_street_preset_renders(empty_scene, tmp_path):
     import bpy
     recipe = load_preset(BUILTIN_PRESETS / "street.yaml", {
         "render": {"resolution": [64, 48], "samples": 1},
-        "output": {"frames": 2, "coco": True, "previews": 0, "directory": str(tmp_path)}})
+        "output": {"frames": 2, "previews": 0, "directory": str(tmp_path)}})
     for r in recipe.randomizers.environment:
         r.probability = 1.0                                # the whole storm at night, on every frame
     props.write_recipe(empty_scene, recipe)

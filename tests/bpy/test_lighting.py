@@ -252,7 +252,7 @@ def test_photo_backdrop_preset_renders_with_exact_masks(empty_scene, tmp_path):
     from addon.core.preset import BUILTIN_PRESETS
     assert bpy.ops.synthkiln.import_preset(filepath=str(BUILTIN_PRESETS / "photo_backdrop.yaml")) == {"FINISHED"}
     overrides = {"render": {"resolution": [64, 48], "samples": 1},
-                 "output": {"frames": 2, "directory": str(tmp_path), "previews": 0, "coco": False}}
+                 "output": {"frames": 2, "directory": str(tmp_path), "previews": 0, "exports": []}}
     assert bpy.ops.synthkiln.render_dataset(overrides=json.dumps(overrides)) == {"FINISHED"}
     floor = bpy.data.objects["Floor"]
     assert floor.is_shadow_catcher and floor.pass_index == 0

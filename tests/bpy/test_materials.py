@@ -47,7 +47,7 @@ def job_with(materials, **extra):
             "labels": [{"select": {"names": ["Cube*", "Blob"]}, "category": "thing"}],
             "randomizers": {"materials": materials},
             "render": {"resolution": [64, 48], "samples": 2, "denoise": False, "view_transform": "Standard"},
-            "output": {"frames": 1, "seed": 5, "coco": False, "previews": 0}}
+            "output": {"frames": 1, "seed": 5, "previews": 0}}
     data.update(extra)
     return FrameJob(scene, recipe_from_data(data)).prepare()
 

@@ -192,7 +192,7 @@ def test_tabletop_frames_create_no_datablocks(addon_registered, tmp_path):
     from addon.core.preset import BUILTIN_PRESETS, load_preset
     bpy.ops.wm.read_factory_settings(use_empty=True)
     recipe = load_preset(BUILTIN_PRESETS / "tabletop.yaml", {"render": {"resolution": [48, 36], "samples": 1},
-                                                             "output": {"frames": 3, "coco": False, "previews": 0}})
+                                                             "output": {"frames": 3, "previews": 0}})
     job = FrameJob(bpy.context.scene, recipe).prepare()
     run = DatasetRun(job, tmp_path)
     assert run.step()                # the first render creates Blender's own "Render Result" image

@@ -76,6 +76,8 @@ def everything() -> Recipe:
     r.categories[1].name = "second"
     for rule in r.labels:
         rule.category = r.categories[0].name
+    r.output.exports = ["yolo", "kitti"]
+    r.output.include_categories = [r.categories[0].name]
     r.balance = [BalanceTarget("category", {r.categories[0].name: 0.25, "second": 0.75}),
                  BalanceTarget("colour", {"red": 1.0, "blue": 2.5})]
     for group in ("objects", "materials", "camera", "lighting", "environment"):
