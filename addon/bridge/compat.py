@@ -59,3 +59,9 @@ def physical_sky_type() -> str:
 def set_sky_aerosols(sky_node, density: float) -> None:
     """Aerosol density of the physical sky: ``dust_density`` in 4.x, ``aerosol_density`` from 5.0."""
     setattr(sky_node, "aerosol_density" if VERSION >= (5, 0, 0) else "dust_density", density)
+
+
+# Normal and Vector passes keep their names in multilayer EXRs on 4.2 and 5.0 (checked on 4.2.23 and 5.0.1),
+# and the Vector pass keeps its layout and signs (see core/passes.flow_from_vector).
+NORMAL_PASS_NAMES = ("Normal",)
+VECTOR_PASS_NAMES = ("Vector",)

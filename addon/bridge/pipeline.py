@@ -15,7 +15,7 @@ from typing import Any
 
 import bpy
 
-from ..core import coco, exr, layout, masks, png, preview
+from ..core import coco, exr, layout, masks, passes, png, preview
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files
 from ..core.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
@@ -92,8 +92,8 @@ class FrameJob:
         image_path = root / layout.image_name(index, ext)
         scratch = self._scratch_dir()
         raw_image = scratch / f"rgb.{ext}"
-        passes = render.render(self.scene, scratch / "passes.exr", raw_image, out)
-        mask, depth = passes["instance"], passes["depth"]
+        decoded = render.render(self.scene, scratch / "passes.exr", raw_image, out)
+        mask, depth = decoded["instance"], decoded["depth"]
         h, w = mask.shape
 
         stamp = {"Software": f"{GENERATOR} {VERSION}", "synthkiln:seed": str(out.seed),
@@ -102,9 +102,17 @@ class FrameJob:
         atomic_write_bytes(image_path, png.add_text_chunks(data, stamp, replace_all=True) if ext == "png" else data)
         atomic_write_bytes(root / layout.mask_name(index), png.encode_png(mask, stamp))
         files = {"image": layout.image_name(index, ext), "mask": layout.mask_name(index)}
-        if out.depth:
-            exr.write_depth(root / layout.depth_name(index), depth)
-            files["depth"] = layout.depth_name(index)
+        if out.semantic:
+            cat_ids = self.recipe.category_ids()
+            sem = passes.semantic_from_instance(mask, {t.instance_id: cat_ids[t.category] for t in self.targets})
+            files["semantic"] = layout.semantic_name(index)
+            atomic_write_bytes(root / files["semantic"], png.encode_png(sem, stamp))
+        maps = {"depth": {"Z": depth} if out.depth else {}, "distance": _channels(decoded, "distance", "D"),
+                "normals": _channels(decoded, "normals", "XYZ"), "flow": _channels(decoded, "flow", "UV")}
+        for key, channels in maps.items():
+            if channels:
+                files[key] = getattr(layout, f"{key}_name")(index)
+                exr.write_channels(root / files[key], channels)
 
         stats = masks.instance_stats(mask)
         rles = masks.rle_encode_instances(mask)
@@ -178,6 +186,14 @@ class DatasetRun:
 
     def recipe_frames(self) -> int:
         return self.job.recipe.output.frames
+
+
+def _channels(decoded: dict, key: str, names: str) -> dict:
+    """EXR channels of a decoded pass (H x W, or H x W x C named by ``names``); empty if not rendered."""
+    image = decoded.get(key)
+    if image is None:
+        return {}
+    return {names[0]: image} if image.ndim == 2 else {n: image[..., k] for k, n in enumerate(names)}
 
 
 def export(root: Path, *, coco_json: bool = True, previews: int = 0) -> list[Path]:

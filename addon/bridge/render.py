@@ -8,9 +8,9 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import exr
+from ..core import exr, passes
 from ..core.recipe import OutputSettings, RenderSettings
-from . import compat
+from . import camera, compat
 
 BACKGROUND_DEPTH = 1e9     # Cycles writes 1e10 where a ray hits nothing
 
@@ -42,6 +42,16 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> None:
     vl = scene.view_layers[0]
     vl.use_pass_z = True
     vl.use_pass_object_index = True
+    vl.use_pass_normal = wants(out, "normals")      # each extra pass costs render time: only when asked
+    vl.use_pass_vector = wants(out, "flow")
+    if vl.use_pass_vector:
+        r.use_motion_blur = False      # Cycles writes an all-zero Vector pass when motion blur is on
+
+
+def wants(out: OutputSettings, label: str) -> bool:
+    """Whether the recipe asks for an optional per-pixel label (``normals``, ``flow``, ``distance``...);
+    older OutputSettings without the field ask for none."""
+    return bool(getattr(out, label, False))
 
 
 def _render_result():
@@ -49,7 +59,12 @@ def _render_result():
 
 
 def render(scene, scratch_exr: Path, image_path: Path, out: OutputSettings) -> dict[str, np.ndarray]:
-    """Render once; save the RGB image (view transform applied) and the multilayer EXR; decode passes."""
+    """Render once; save the RGB image (view transform applied) and the multilayer EXR; decode passes.
+
+    Always: ``instance`` (uint16 H×W object index) and ``depth`` (float32 H×W planar z, metres, 0 where
+    nothing was hit). When asked for by ``out``: ``distance`` (float32 H×W, metres from the camera centre),
+    ``normals`` (float32 H×W×3, unit, OpenCV camera coordinates), ``flow`` (float32 H×W×2, forward flow in
+    pixels to the next scene frame, u right, v down). Conventions: core/passes.py."""
     bpy.ops.render.render()
     result = _render_result()
     ims = scene.render.image_settings
@@ -68,4 +83,13 @@ def render(scene, scratch_exr: Path, image_path: Path, out: OutputSettings) -> d
     depth = exr.find_channel(channels, compat.DEPTH_PASS_NAMES)
     scale = scene.unit_settings.scale_length or 1.0
     depth = np.where(depth >= BACKGROUND_DEPTH, 0.0, depth * scale).astype(np.float32)
-    return {"instance": np.rint(index).astype(np.uint16), "depth": depth}
+    labels = {"instance": np.rint(index).astype(np.uint16), "depth": depth}
+    vl = scene.view_layers[0]
+    if wants(out, "distance"):
+        labels["distance"] = passes.distance_from_depth(depth, camera.intrinsics(scene, scene.camera))
+    if vl.use_pass_normal:
+        world = exr.find_channels(channels, compat.NORMAL_PASS_NAMES, "XYZ")
+        labels["normals"] = passes.normals_to_camera(world, camera.world_to_camera(scene.camera))
+    if vl.use_pass_vector:
+        labels["flow"] = passes.flow_from_vector(exr.find_channels(channels, compat.VECTOR_PASS_NAMES, "XYZW"))
+    return labels
