@@ -23,7 +23,7 @@ from ..core.randomizers import Context
 from ..core.recipe import Recipe
 from ..core.rng import render_seed
 from . import appliers
-from . import camera, compat, render, scene as scene_setup
+from . import camera, compat, labels, render, scene as scene_setup
 
 progress_log = logging.getLogger("synthkiln.progress")
 
@@ -118,6 +118,7 @@ class FrameJob:
         rles = masks.rle_encode_instances(mask)
         cam = self.scene.camera
         K, w2c = camera.intrinsics(self.scene, cam), camera.world_to_camera(cam)
+        geometry = labels.object_labels(self.scene, cam, self.targets, mask, depth, K, w2c)
         attributes = object_attributes(self.recipe, values)
         objects = []
         for t in self.targets:
@@ -126,7 +127,7 @@ class FrameJob:
                             "attributes": {**t.attributes, **attributes.get(t.name, {})},
                             "hidden": bpy.data.objects[t.name].hide_render,
                             "bbox": s["bbox"] if s else None, "area": s["area"] if s else 0,
-                            "rle": rles.get(t.instance_id)})
+                            "rle": rles.get(t.instance_id), **geometry.get(t.instance_id, {})})
         record = {"synthkiln": VERSION, "frame": index, "seed": out.seed, "width": w, "height": h,
                   "files": files, "camera": {"name": cam.name, "K": K.tolist(), "world_to_camera": w2c.tolist()},
                   "values": values, "applied": applied, "objects": objects}

@@ -219,7 +219,7 @@ def test_a_texture_shows_in_the_render(addon_registered, tmp_path):
                          "palette": {"choice": ["grey"]}}] + extra)
         root = tmp_path / label
         root.mkdir()
-        layout.make_dirs(root)
+        layout.make_dirs(root, (layout.SEMANTIC,))        # what open_dataset makes for this output
         rec = job.render_frame(0, root)
         job.close()
         rgb = np.asarray(Image.open(root / rec["files"]["image"]), dtype=float)
