@@ -45,3 +45,10 @@ def test_every_label_file_is_written_and_consistent(empty_scene, tmp_path):
     assert np.allclose(length[surface], 1.0, atol=1e-3)
     flow = exr("flow")
     assert set(flow) == {"U", "V"} and np.abs(flow["U"]).max() < 1e-3     # nothing is animated: no motion
+    for o in rec["objects"]:             # the geometric labels ride along in the same record
+        x, y, w, h = o["bbox"]
+        ax, ay, aw, ah = o["amodal_bbox_clipped"]
+        assert abs(ax - x) <= 1 and abs(ay - y) <= 1 and abs(ax + aw - x - w) <= 1 and abs(ay + ah - y - h) <= 1
+        assert 0.95 <= o["visibility"] <= 1.0 and o["truncation"] == 0.0     # nothing hides these two
+        R = np.array(o["pose"]["R"])
+        assert np.allclose(R @ R.T, np.eye(3), atol=1e-9) and len(o["box3d"]["corners_camera"]) == 8
