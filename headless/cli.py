@@ -17,7 +17,8 @@ from pathlib import Path
 
 import click
 
-from addon.core import coco, jobreport, preview
+from addon.core import check as check_mod
+from addon.core import exports, jobreport
 from addon.core.errors import UserError
 from addon.core.job import parse_shard, read_manifest
 from addon.core.preset import load_layers, load_preset, origin_of
@@ -204,22 +205,39 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--format", "formats", default="coco", show_default=True,
-              help="Comma-separated export formats (coco).")
-@click.option("--previews", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Box/mask preview overlays to draw into exports/preview (0: none).")
-def export(directory: Path, formats: str, previews: int):
+@click.option("--format", "formats", default=None,
+              help=f"Comma-separated export formats ({', '.join(exports.FORMATS)}); default: the recipe's "
+                   "output.exports.")
+@click.option("--previews", type=click.IntRange(min=0), default=None,
+              help="Box/mask preview overlays to draw into exports/preview (0: none); default: the recipe's "
+                   "output.previews.")
+def export(directory: Path, formats: str | None, previews: int | None):
     """Write dataset exports from the frame records (no Blender needed)."""
     read_manifest(directory)
-    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    unknown = [f for f in wanted if f not in ("coco",)]
-    if unknown:
-        raise UserError(f"--format {unknown[0]!r}: expected coco")
-    if "coco" in wanted:
-        click.echo(coco.write_coco(directory))
-    if previews:
-        paths = preview.write_previews(directory, limit=previews)
-        click.echo(f"{len(paths)} previews in {directory / 'exports' / 'preview'}")
+    wanted = exports.parse_formats(formats) if formats is not None else None
+    if wanted == []:
+        raise UserError("--format: name at least one format")
+    written = exports.write_exports(directory, wanted, previews, report=lambda line: click.echo(line, err=True))
+    drawn = [p for p in written if p.parent.name == "preview"]
+    for path in written:
+        if path not in drawn:
+            click.echo(path)
+    if drawn:
+        click.echo(f"{len(drawn)} previews in {directory / 'exports' / 'preview'}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def check(directory: Path):
+    """Check a dataset: every record's files exist, masks agree with the records, ids are unique.
+
+    Prints one line per problem and exits 1, or a one-line summary and exits 0."""
+    problems, summary = check_mod.check_dataset(directory)
+    if problems:
+        for line in problems:
+            click.echo(line)
+        raise click.ClickException(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {directory}")
+    click.echo(summary)
 
 
 @main.command()

@@ -509,7 +509,8 @@ def test_export(jobs, tmp_path):
     assert len(coco.getImgIds()) == 4
 
     before = snapshot(ds)
-    one_error(sk("export", ds, "--format", "yolo", cwd=tmp_path), "--format 'yolo'", "expected coco")
+    one_error(sk("export", ds, "--format", "tfrecord", cwd=tmp_path), "--format 'tfrecord'",
+              "expected one or more of coco, yolo, yolo-seg, voc, kitti")
     assert snapshot(ds) == before
 
 

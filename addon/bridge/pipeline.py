@@ -15,7 +15,8 @@ from typing import Any
 
 import bpy
 
-from ..core import coco, exr, layout, masks, passes, png, preview
+from ..core import exr, layout, masks, passes, png
+from ..core.exports import write_exports
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files
 from ..core.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
@@ -182,8 +183,7 @@ class DatasetRun:
         self.job.close()
         if len(layout.record_indices(self.root)) < self.recipe_frames():
             return []
-        out = self.job.recipe.output
-        return export(self.root, coco_json="coco" in out.exports, previews=out.previews)
+        return write_exports(self.root)        # the formats, filters and previews the recipe asks for
 
     def recipe_frames(self) -> int:
         return self.job.recipe.output.frames
@@ -195,12 +195,3 @@ def _channels(decoded: dict, key: str, names: str) -> dict:
     if image is None:
         return {}
     return {names[0]: image} if image.ndim == 2 else {n: image[..., k] for k, n in enumerate(names)}
-
-
-def export(root: Path, *, coco_json: bool = True, previews: int = 0) -> list[Path]:
-    written = []
-    if coco_json:
-        written.append(coco.write_coco(root))
-    if previews:
-        written.extend(preview.write_previews(root, limit=previews))
-    return written

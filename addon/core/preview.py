@@ -5,6 +5,12 @@ outline in its category's colour, with the category name above the box. The outl
 (x, y) to (x + w - 1, y + h - 1) and grows inwards, so its outer pixels are exactly the mask's
 extreme pixels: a box that looks one pixel off *is* one pixel off.
 
+The amodal box (the whole projected object, occluded and out-of-image parts included) is a thin
+dashed outline in the same colour, drawn the same way (Pillow clips what lies outside the image).
+Keypoints are dots at their pixel: filled with a dark rim when visible (v = 2), a ring when occluded
+(v = 1); those outside the image (v = 0) are not drawn. With exports, only the objects the export
+filters keep are drawn, so the previews show what the exports hold.
+
 Pillow is needed (text and image decoding) and is imported lazily: inside Blender it may be absent,
 and nothing else in core should fail for that.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import colorsys
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -26,6 +33,8 @@ from .png import encode_png
 PREVIEW_DIR = f"{layout.EXPORTS}/preview"
 FILL_ALPHA = 0.4
 BOX_WIDTH = 2
+DASH = 4          # amodal box: dash and gap length, px
+KEYPOINT_RADIUS = 3
 
 
 def category_colour(key: int | str) -> tuple[int, int, int]:
@@ -58,8 +67,34 @@ def _instance_mask(root: Path, record: dict, obj: dict, cache: dict) -> np.ndarr
     return (cache["ids"] == obj["instance_id"]).astype(np.uint8)
 
 
-def render_preview(root: Path, record: dict, cat_ids: dict[str, int]) -> np.ndarray:
-    """The preview of one frame as an (H, W, 3) uint8 array."""
+def _dashed_rectangle(draw, box: list[float], colour) -> None:
+    """A 1 px dashed outline on the pixels (x, y)..(x + w - 1, y + h - 1), as the tight box is drawn."""
+    x0, y0 = round(box[0]), round(box[1])
+    x1, y1 = round(box[0] + box[2]) - 1, round(box[1] + box[3]) - 1
+    if x1 < x0 or y1 < y0:
+        return
+    for a, b, fixed, horizontal in ((x0, x1, y0, True), (x0, x1, y1, True), (y0, y1, x0, False), (y0, y1, x1, False)):
+        for s in range(a, b + 1, 2 * DASH):
+            e = min(s + DASH - 1, b)
+            draw.line([(s, fixed), (e, fixed)] if horizontal else [(fixed, s), (fixed, e)], fill=colour, width=1)
+
+
+def _keypoints(draw, keypoints: list[dict], colour) -> None:
+    r = KEYPOINT_RADIUS
+    for k in keypoints or ():
+        v = int(k.get("v", 0))
+        if v <= 0:
+            continue
+        px, py = k["uv"][0] - 0.5, k["uv"][1] - 0.5  # uv has pixel centres at +0.5
+        if v == 2:
+            draw.ellipse([px - r, py - r, px + r, py + r], fill=colour, outline=(0, 0, 0))
+        else:
+            draw.ellipse([px - r, py - r, px + r, py + r], outline=colour, width=1)
+
+
+def render_preview(root: Path, record: dict, cat_ids: dict[str, int],
+                   objects: list[dict] | None = None) -> np.ndarray:
+    """The preview of one frame as an (H, W, 3) uint8 array (of ``objects``, default: all visible)."""
     Image, ImageDraw, ImageFont = _import_pillow()
     rel = (record.get("files") or {}).get("image") or layout.image_name(record["frame"])
     try:
@@ -68,7 +103,8 @@ def render_preview(root: Path, record: dict, cat_ids: dict[str, int]) -> np.ndar
     except OSError as exc:
         raise DatasetError(f"{root / rel}: cannot open image ({exc})") from None
 
-    visible = [o for o in record.get("objects") or () if (o.get("area") or 0) > 0 and o.get("bbox")]
+    visible = [o for o in (record.get("objects") or () if objects is None else objects)
+               if (o.get("area") or 0) > 0 and o.get("bbox")]
     colours = {id(o): category_colour(cat_ids.get(o.get("category"), o.get("category") or 0)) for o in visible}
 
     cache: dict = {}
@@ -83,6 +119,9 @@ def render_preview(root: Path, record: dict, cat_ids: dict[str, int]) -> np.ndar
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
     for obj in visible:
+        if obj.get("amodal_bbox"):
+            _dashed_rectangle(draw, obj["amodal_bbox"], colours[id(obj)])
+    for obj in visible:
         x, y, w, h = obj["bbox"]
         colour = colours[id(obj)]
         draw.rectangle([x, y, x + w - 1, y + h - 1], outline=colour, width=BOX_WIDTH)
@@ -92,11 +131,15 @@ def render_preview(root: Path, record: dict, cat_ids: dict[str, int]) -> np.ndar
         ty = y - th - 3 if y - th - 3 >= 0 else y + BOX_WIDTH  # inside the box at the top edge
         draw.rectangle([x, ty, x + tw + 3, ty + th + 2], fill=colour)
         draw.text((x + 2 - left, ty + 1 - top), label, fill=(0, 0, 0), font=font)
+    for obj in visible:
+        _keypoints(draw, obj.get("keypoints"), colours[id(obj)])
     return np.asarray(img)
 
 
-def write_previews(dataset_dir: Path, limit: int | None = None) -> list[Path]:
-    """Write ``exports/preview/NNNNNN.png`` for the first ``limit`` frames (all when None)."""
+def write_previews(dataset_dir: Path, limit: int | None = None,
+                   keep: Callable[[dict], list[dict]] | None = None) -> list[Path]:
+    """Write ``exports/preview/NNNNNN.png`` for the first ``limit`` frames (all when None); ``keep``
+    (a record -> its objects to draw) applies the export filters."""
     _import_pillow()  # fail early with the clear message
     root = Path(dataset_dir)
     try:
@@ -118,6 +161,7 @@ def write_previews(dataset_dir: Path, limit: int | None = None) -> list[Path]:
         except (OSError, ValueError) as exc:
             raise DatasetError(f"{path}: cannot read ({exc})") from None
         out = out_dir / f"{layout.stem(i)}.png"
-        atomic_write_bytes(out, encode_png(render_preview(root, record, cat_ids)))
+        objects = keep(record) if keep is not None else None
+        atomic_write_bytes(out, encode_png(render_preview(root, record, cat_ids, objects)))
         written.append(out)
     return written

@@ -100,7 +100,7 @@ class RenderSettings:
     view_transform: Literal["Standard", "AgX", "Filmic"] = fld("AgX", "Colour view transform of the RGB image")
 
 
-EXPORT_FORMATS = ("coco", "yolo", "voc", "kitti")
+EXPORT_FORMATS = ("coco", "yolo", "yolo-seg", "voc", "kitti")
 
 
 @dataclass
@@ -115,7 +115,7 @@ class OutputSettings:
     normals: bool = fld(False, "Write surface normals in camera space (EXR; Normal pass)")
     flow: bool = fld(False, "Write forward optical flow to the next scene frame (EXR; Vector pass)")
     semantic: bool = fld(True, "Write a semantic mask (16-bit PNG of category ids)")
-    exports: list[str] = fld(["coco"], "Formats written when the job completes: coco, yolo, voc, kitti")
+    exports: list[str] = fld(["coco"], "Formats written when the job completes: coco, yolo, yolo-seg, voc, kitti")
     coco_segmentation: Literal["rle", "polygon"] = fld("rle", "COCO masks as compressed RLE or polygons")
     val_fraction: float = fld(0.2, "Share of frames in the validation split (YOLO, VOC), by a seeded rule",
                               min=0.0, max=1.0)

@@ -1,0 +1,246 @@
+"""``synthkiln check``: is a dataset folder consistent? Everything the exports rely on is verified
+against the files themselves, so a broken shard, a hand-edited record or a half-copied folder is found
+before training, not during it.
+
+Per frame record: it parses and holds the frame its file name says; every file it lists exists; the
+image has the record's size; the 16-bit instance mask decodes at that size and agrees with every
+object (area, tight box and RLE recomputed from the mask; no id in the mask without an object); ids
+are unique in the frame and every category is in the manifest; boxes lie inside the image (the tight
+box also inside the clipped amodal box, within a pixel); visibility and truncation are in 0..1;
+keypoint flags are 0/1/2 and visible ones lie in the image; the semantic mask, when written, equals
+the category ids of the instance mask. Across frames (shards): an instance id names the same object
+in every frame, so annotation ids (frame * 65536 + instance id) are unique and stable.
+
+A problem is one line, ``file: what is wrong``; nothing raises for a bad dataset (only for a folder
+that is no dataset at all, a ``DatasetError``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import layout, masks
+from .errors import DatasetError, UserError
+from .exports import ID_STRIDE, categories, read_manifest, read_record
+
+AMODAL_SLACK = 1.0  # px: tight box (from pixels) vs. amodal box (from projected geometry)
+
+
+def _pillow():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UserError("synthkiln check needs Pillow to decode images and masks (pip install Pillow)") from None
+    return Image
+
+
+def _decode(Image, path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
+def _box_problem(box, w: int, h: int, slack: float = 0.0) -> str | None:
+    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+        return f"is {box!r}, expected [x, y, w, h]"
+    x, y, bw, bh = box
+    if bw <= 0 or bh <= 0:
+        return f"{list(box)} has no size"
+    if x < -slack or y < -slack or x + bw > w + slack or y + bh > h + slack:
+        return f"{list(box)} is not inside the {w}x{h} image"
+    return None
+
+
+class Checker:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.problems: list[str] = []
+        self.manifest = read_manifest(self.root)
+        try:
+            cats = categories(self.manifest)
+        except DatasetError as e:
+            self.problems.append(str(e))
+            cats = [c for c in self.manifest.get("categories") or () if isinstance(c, dict)]
+        self.cat_ids = {c.get("name"): c.get("id") for c in cats}
+        self.owner: dict[int, tuple[str, str]] = {}   # instance id -> (name, first record)
+        self.id_of: dict[str, tuple[int, str]] = {}   # name -> (instance id, first record)
+        self.frames = self.instances = 0
+        self.Image = _pillow()
+
+    def problem(self, where: str, what: str) -> None:
+        self.problems.append(f"{where}: {what}")
+
+    def run(self) -> "Checker":
+        for index in layout.record_indices(self.root):
+            where = layout.record_name(index)
+            try:
+                rec = read_record(self.root, index)
+            except DatasetError as e:
+                self.problems.append(str(e).replace(str(self.root) + "/", ""))
+                continue
+            try:
+                self.check_record(where, rec)
+            except Exception as e:  # a malformed record must become a line, never a traceback
+                self.problem(where, f"cannot be checked ({type(e).__name__}: {e})")
+            self.frames += 1
+        return self
+
+    def check_record(self, where: str, rec: dict) -> None:
+        w, h = rec.get("width"), rec.get("height")
+        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
+            self.problem(where, f"width/height {w!r}x{h!r} are not positive integers")
+            return
+        files = rec.get("files") or {}
+        if not isinstance(files, dict):
+            self.problem(where, "'files' is not a mapping")
+            files = {}
+        present = {}
+        for key in ("image", "mask"):
+            if key not in files:
+                self.problem(where, f"lists no {key} file")
+        for key, rel in files.items():
+            path = self.root / str(rel)
+            if not path.is_file():
+                self.problem(where, f"files.{key}: {rel} is missing")
+            elif path.stat().st_size == 0:
+                self.problem(where, f"files.{key}: {rel} is empty")
+            else:
+                present[key] = path
+        if "image" in present:
+            try:
+                with self.Image.open(present["image"]) as im:
+                    if im.size != (w, h):
+                        self.problem(files["image"], f"is {im.size[0]}x{im.size[1]}, the record says {w}x{h}")
+            except OSError as e:
+                self.problem(files["image"], f"cannot be read as an image ({e})")
+
+        objects = rec.get("objects") or []
+        by_id: dict[int, dict] = {}
+        for obj in objects:
+            self.check_object(where, obj, w, h, by_id)
+
+        ids = None
+        if "mask" in present:
+            try:
+                ids = _decode(self.Image, present["mask"])
+            except OSError as e:
+                self.problem(files["mask"], f"cannot be decoded ({e})")
+            else:
+                if ids.shape != (h, w) or not np.issubdtype(ids.dtype, np.integer):
+                    self.problem(files["mask"], f"is {ids.dtype} {ids.shape}, expected 16-bit ids of shape {(h, w)}")
+                    ids = None
+        if ids is not None:
+            self.check_mask(where, files["mask"], ids, by_id)
+            if "semantic" in present:
+                self.check_semantic(files["semantic"], present["semantic"], ids, by_id)
+
+    def check_object(self, where: str, obj: dict, w: int, h: int, by_id: dict[int, dict]) -> None:
+        name = obj.get("name")
+        iid = obj.get("instance_id")
+        label = f"object {name!r}"
+        if not isinstance(iid, int) or not 1 <= iid < ID_STRIDE:
+            self.problem(where, f"{label}: instance_id {iid!r} is not an integer 1..{ID_STRIDE - 1}")
+            return
+        if iid in by_id:
+            self.problem(where, f"{label}: instance_id {iid} is also used by {by_id[iid].get('name')!r} "
+                                "(annotation ids would collide)")
+        else:
+            by_id[iid] = obj
+        first = self.owner.setdefault(iid, (name, where))
+        if first[0] != name:
+            self.problem(where, f"{label}: instance_id {iid} belongs to {first[0]!r} in {first[1]} "
+                                "(ids must name the same object in every frame and shard)")
+        other = self.id_of.setdefault(name, (iid, where))
+        if other[0] != iid:
+            self.problem(where, f"{label}: instance_id {iid}, but {other[0]} in {other[1]}")
+        if obj.get("category") not in self.cat_ids:
+            self.problem(where, f"{label}: category {obj.get('category')!r} is not in {layout.MANIFEST}")
+        area = obj.get("area") or 0
+        if area > 0:
+            self.instances += 1
+            bad = _box_problem(obj.get("bbox"), w, h)
+            if bad:
+                self.problem(where, f"{label}: bbox {bad}")
+            clipped = obj.get("amodal_bbox_clipped")
+            if clipped is not None:
+                bad_a = _box_problem(clipped, w, h, 1e-3)
+                if bad_a:
+                    self.problem(where, f"{label}: amodal_bbox_clipped {bad_a}")
+                elif not bad:
+                    x, y, bw, bh = obj["bbox"]
+                    ax, ay, aw, ah = clipped
+                    s = AMODAL_SLACK
+                    if x < ax - s or y < ay - s or x + bw > ax + aw + s or y + bh > ay + ah + s:
+                        self.problem(where, f"{label}: bbox {obj['bbox']} is not inside its amodal box "
+                                            f"{[round(v, 2) for v in clipped]}")
+        elif obj.get("bbox") is not None:
+            self.problem(where, f"{label}: area 0 but bbox {obj.get('bbox')}")
+        for key in ("visibility", "truncation"):
+            v = obj.get(key)
+            if v is not None and not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                self.problem(where, f"{label}: {key} {v!r} is not in 0..1")
+        for k in obj.get("keypoints") or ():
+            v, uv = k.get("v"), k.get("uv")
+            if v not in (0, 1, 2):
+                self.problem(where, f"{label}: keypoint {k.get('name')!r} has v {v!r}, expected 0, 1 or 2")
+            elif v > 0 and not (isinstance(uv, list) and len(uv) == 2 and 0 <= uv[0] <= w and 0 <= uv[1] <= h):
+                self.problem(where, f"{label}: keypoint {k.get('name')!r} is labelled (v {v}) at {uv!r}, "
+                                    f"outside the {w}x{h} image")
+
+    def check_mask(self, where: str, mask_rel: str, ids: np.ndarray, by_id: dict[int, dict]) -> None:
+        stats = masks.instance_stats(ids)
+        rles = masks.rle_encode_instances(ids)
+        for iid, obj in by_id.items():
+            label = f"object {obj.get('name')!r} (id {iid})"
+            area, s = obj.get("area") or 0, stats.get(iid)
+            if s is None:
+                if area > 0:
+                    self.problem(where, f"{label}: area {area}, but {mask_rel} has no pixel with id {iid}")
+                continue
+            if area != s["area"]:
+                self.problem(where, f"{label}: area {area}, but {mask_rel} has {s['area']} pixels with id {iid}")
+            if area > 0 and obj.get("bbox") != s["bbox"]:
+                self.problem(where, f"{label}: bbox {obj.get('bbox')}, but its pixels in {mask_rel} span {s['bbox']}")
+            rle = obj.get("rle")
+            if area > 0 and rle != rles[iid]:
+                if rle is None:
+                    self.problem(where, f"{label}: no rle")
+                    continue
+                try:
+                    differ = int(np.count_nonzero(masks.rle_decode(rle) != (ids == iid)))
+                    what = f"differs from {mask_rel} in {differ} pixels" if differ else "is not canonical"
+                except (ValueError, KeyError, TypeError) as e:
+                    what = f"cannot be decoded ({e})"
+                self.problem(where, f"{label}: rle {what}")
+        extra = sorted(set(stats) - set(by_id))
+        if extra:
+            self.problem(mask_rel, f"has instance id(s) {extra} that no object in {where} lists")
+
+    def check_semantic(self, rel: str, path: Path, ids: np.ndarray, by_id: dict[int, dict]) -> None:
+        try:
+            sem = _decode(self.Image, path)
+        except OSError as e:
+            self.problem(rel, f"cannot be decoded ({e})")
+            return
+        if sem.shape != ids.shape:
+            self.problem(rel, f"is {sem.shape}, the instance mask is {ids.shape}")
+            return
+        lut = np.zeros(int(ids.max()) + 1, np.int64)
+        for iid, obj in by_id.items():
+            if iid < lut.size:
+                lut[iid] = self.cat_ids.get(obj.get("category")) or 0
+        differ = int(np.count_nonzero(sem.astype(np.int64) != lut[ids]))
+        if differ:
+            self.problem(rel, f"{differ} pixels differ from the category ids of the instance mask")
+
+    def summary(self) -> str:
+        planned = self.manifest.get("frames", "?")
+        return (f"{self.root}: ok: {self.frames} frames ({planned} planned), {self.instances} visible instances, "
+                f"{len(self.cat_ids)} categories")
+
+
+def check_dataset(root: Path) -> tuple[list[str], str]:
+    """(problems, one-line summary); no problems means the dataset is consistent."""
+    c = Checker(Path(root)).run()
+    return c.problems, c.summary()
