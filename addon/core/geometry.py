@@ -168,7 +168,8 @@ def box3d(local_min, local_max, matrix_world: np.ndarray, w2c: np.ndarray) -> di
     cam = transform(w2c, world)
     size = [float(np.linalg.norm(world[4] - world[0])), float(np.linalg.norm(world[3] - world[0])),
             float(np.linalg.norm(world[1] - world[0]))]
-    return {"corners_world": world.tolist(), "corners_camera": cam.tolist(), "size": size}
+    # micrometres: the corners follow from pose and size anyway, and full doubles triple the record's size
+    return {"corners_world": np.round(world, 6).tolist(), "corners_camera": np.round(cam, 6).tolist(), "size": size}
 
 
 def decompose(matrix_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -199,7 +199,7 @@ def test_pose_and_box3d_reproduce_the_transforms():
         assert np.abs((x * s) @ R.T + t - want).max() < 1e-9
         b = geometry.box3d([-1, -2, -0.5], [1, 2, 0.5], m, w2c)
         assert np.allclose(b["size"], np.abs(scale) * [2, 4, 1])
-        assert np.allclose(b["corners_camera"], geometry.transform(w2c, np.array(b["corners_world"])))
+        assert np.allclose(b["corners_camera"], geometry.transform(w2c, np.array(b["corners_world"])), atol=2e-6)
 
 
 def test_keypoint_flags():
