@@ -36,10 +36,16 @@ STAGING = ".partial-"  # exports/.<format>.partial-<pid>: a format being built
 
 
 # -- reading ---------------------------------------------------------------------------------------------
+try:        # 3-4x faster parsing of 10^4 records in the CLI; inside Blender the standard library does it
+    from orjson import loads as _loads
+except ImportError:
+    _loads = json.loads
+
+
 def read_json(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
-            return json.loads(f.read())
+            return _loads(f.read())
     except FileNotFoundError:
         raise DatasetError(f"{path}: missing") from None
     except (OSError, ValueError) as exc:
