@@ -23,7 +23,8 @@ import numpy as np
 
 from . import layout, masks
 from .errors import DatasetError, UserError
-from .exports import ID_STRIDE, categories, read_manifest, read_record
+from .exports import ID_STRIDE, categories, read_record
+from .job import read_manifest
 
 AMODAL_SLACK = 1.0  # px: tight box (from pixels) vs. amodal box (from projected geometry)
 

@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 
 from . import layout
 from .errors import DatasetError, UserError
+from .job import read_manifest
 from .recipe import EXPORT_FORMATS, OutputSettings
 from .schema import SchemaError, field_specs, from_data, path_str
 
@@ -50,16 +51,6 @@ def read_json(path: Path) -> dict:
         raise DatasetError(f"{path}: missing") from None
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{path}: cannot read JSON ({exc})") from None
-
-
-def read_manifest(root: Path) -> dict:
-    path = Path(root) / layout.MANIFEST
-    if not path.exists():
-        raise DatasetError(f"{root} is not a SynthKiln dataset (no {layout.MANIFEST})")
-    manifest = read_json(path)
-    if not isinstance(manifest, dict):
-        raise DatasetError(f"{path}: expected a JSON object")
-    return manifest
 
 
 def read_record(root: Path, index: int) -> dict:

@@ -147,8 +147,11 @@ def open_dataset(root: Path, recipe: Recipe, blender_version: str) -> dict[str, 
 def read_manifest(root: Path) -> dict[str, Any]:
     path = Path(root) / layout.MANIFEST
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise DatasetError(f"{root} is not a SynthKiln dataset (no {layout.MANIFEST})") from None
     except (OSError, ValueError) as e:
         raise DatasetError(f"cannot read {path}: {e}") from None
+    if not isinstance(manifest, dict):
+        raise DatasetError(f"{path}: expected a JSON object")
+    return manifest

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .balance import BalanceTarget, report_rows
-from .coco import iter_records
+from .exports import iter_records
 from .job import read_manifest
 from .schema import from_data
 
