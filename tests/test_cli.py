@@ -514,6 +514,29 @@ def test_export(jobs, tmp_path):
     assert snapshot(ds) == before
 
 
+@pytest.mark.bpy
+def test_export_every_format_and_check(jobs, tmp_path):
+    """All formats from the CLI on a rendered job; `check` passes it, then finds each planted problem."""
+    ds = tmp_path / "ds"
+    shutil.copytree(jobs.full.out, ds)
+    ok(sk("export", ds, "--format", "coco,yolo,yolo-seg,voc,kitti", cwd=tmp_path))
+    for made in ("coco/annotations.json", "yolo/data.yaml", "yolo-seg/data.yaml", "voc/Annotations/000003.xml",
+                 "kitti/label_2/000003.txt", "kitti/calib/000003.txt"):
+        assert (ds / "exports" / made).is_file(), made
+    p = ok(sk("check", ds, cwd=tmp_path))
+    assert len(p.stdout.strip().splitlines()) == 1 and "4" in p.stdout
+
+    (ds / "masks" / "000001.png").unlink()
+    rec = json.loads((ds / "frames" / "000002.json").read_text())
+    shown = next(o for o in rec["objects"] if o["area"])
+    shown["area"] += 5
+    (ds / "frames" / "000002.json").write_text(json.dumps(rec))
+    p = sk("check", ds, cwd=tmp_path)
+    assert p.returncode == 1
+    problems = p.stdout + p.stderr
+    assert "000001.png" in problems and "000002.json" in problems, problems
+
+
 def test_export_not_a_dataset(tmp_path):
     folder = tmp_path / "plain"
     folder.mkdir()
