@@ -102,6 +102,7 @@ def recipe_hash(recipe: Recipe) -> str:
               "include_categories", "previews"):      # export-only: they never change what a frame holds
         out.pop(k, None)
     data["output"] = out
+    data["categories"] = [{k: v for k, v in c.items() if k != "color"} for c in data["categories"]]   # previews only
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -110,7 +111,7 @@ def make_manifest(recipe: Recipe, blender_version: str) -> dict[str, Any]:
         "generator": GENERATOR, "version": VERSION, "blender": blender_version,
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seed": recipe.output.seed, "frames": recipe.output.frames, "recipe_hash": recipe_hash(recipe),
-        "categories": [{"id": i + 1, "name": c.name, "supercategory": c.supercategory}
+        "categories": [{"id": i + 1, "name": c.name, "supercategory": c.supercategory, "color": list(c.color)}
                        for i, c in enumerate(recipe.categories)],
         "recipe": recipe_to_data(recipe),
     }

@@ -92,7 +92,18 @@ def _keypoints(draw, keypoints: list[dict], colour) -> None:
             draw.ellipse([px - r, py - r, px + r, py + r], outline=colour, width=1)
 
 
-def render_preview(root: Path, record: dict, cat_ids: dict[str, int],
+def category_colours(manifest: dict) -> dict[str, tuple[int, int, int]]:
+    """Preview colour per category name: the recipe's colour where one is set (not black), else automatic."""
+    out = {}
+    for c in manifest.get("categories") or ():
+        rgb = c.get("color") or (0.0, 0.0, 0.0)
+        out[c["name"]] = (tuple(int(round(min(max(x, 0.0), 1.0) * 255)) for x in rgb) if any(rgb)
+                          else category_colour(c["id"]))
+        out[c["name"]] = tuple(out[c["name"]])
+    return out
+
+
+def render_preview(root: Path, record: dict, colours_by_category: dict[str, tuple[int, int, int]],
                    objects: list[dict] | None = None) -> np.ndarray:
     """The preview of one frame as an (H, W, 3) uint8 array (of ``objects``, default: all visible)."""
     Image, ImageDraw, ImageFont = _import_pillow()
@@ -105,7 +116,8 @@ def render_preview(root: Path, record: dict, cat_ids: dict[str, int],
 
     visible = [o for o in (record.get("objects") or () if objects is None else objects)
                if (o.get("area") or 0) > 0 and o.get("bbox")]
-    colours = {id(o): category_colour(cat_ids.get(o.get("category"), o.get("category") or 0)) for o in visible}
+    colours = {id(o): colours_by_category.get(o.get("category")) or category_colour(o.get("category") or 0)
+               for o in visible}
 
     cache: dict = {}
     for obj in visible:
@@ -146,7 +158,7 @@ def write_previews(dataset_dir: Path, limit: int | None = None,
         manifest = json.loads((root / layout.MANIFEST).read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{root / layout.MANIFEST}: cannot read ({exc})") from None
-    cat_ids = {c["name"]: c["id"] for c in manifest.get("categories") or ()}
+    colours = category_colours(manifest)
 
     indices = layout.record_indices(root)
     if limit is not None:
@@ -162,6 +174,6 @@ def write_previews(dataset_dir: Path, limit: int | None = None,
             raise DatasetError(f"{path}: cannot read ({exc})") from None
         out = out_dir / f"{layout.stem(i)}.png"
         objects = keep(record) if keep is not None else None
-        atomic_write_bytes(out, encode_png(render_preview(root, record, cat_ids, objects)))
+        atomic_write_bytes(out, encode_png(render_preview(root, record, colours, objects)))
         written.append(out)
     return written

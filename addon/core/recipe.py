@@ -21,6 +21,8 @@ SCHEMA_VERSION = 1
 class Category:
     name: str = fld("", "Category name, as written in the exports")
     supercategory: str = fld("", "COCO supercategory")
+    color: tuple[float, float, float] = fld((0.0, 0.0, 0.0), "Colour in previews and the UI (black: automatic)",
+                                            min=0.0, max=1.0, subtype="COLOR")
 
 
 @dataclass

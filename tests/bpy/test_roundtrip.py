@@ -39,7 +39,7 @@ def _other(spec, depth=0):
     if k == "int2":
         return (d[0] + 3, d[1] + 5)
     if k == "float3":
-        return (0.25, -1.5, 2.0)
+        return (0.25, 0.5, 0.75) if spec.min is not None and spec.min >= 0 else (0.25, -1.5, 2.0)
     if k == "list_str":
         return ["A*", "B.00?"]
     if k == "dict":

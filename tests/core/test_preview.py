@@ -100,3 +100,10 @@ def test_missing_pillow_is_a_user_error(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="Pillow"):
         preview.write_previews(tmp_path)
     assert not (tmp_path / "exports" / "preview").exists()
+
+
+def test_category_colours_follow_the_recipe_or_are_automatic():
+    from addon.core.preview import category_colour, category_colours
+    manifest = {"categories": [{"id": 1, "name": "mug", "color": [1.0, 0.5, 0.0]},
+                               {"id": 2, "name": "can", "color": [0.0, 0.0, 0.0]}, {"id": 3, "name": "box"}]}
+    assert category_colours(manifest) == {"mug": (255, 128, 0), "can": category_colour(2), "box": category_colour(3)}
