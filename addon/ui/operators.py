@@ -25,7 +25,11 @@ def base_dir() -> Path:
 
 
 def output_dir(recipe: Recipe) -> Path:
-    d = recipe.output.directory
+    return output_path(recipe.output.directory)
+
+
+def output_path(d: str) -> Path:
+    """The dataset folder a recipe's ``output.directory`` names (read straight from the scene by polls)."""
     return Path(bpy.path.abspath(d)) if d.startswith("//") else base_dir() / Path(d).expanduser()
 
 
@@ -54,6 +58,33 @@ class _Reporting:
             return {'CANCELLED'}
 
 
+def apply_preview(scene, frame: int) -> str:
+    """Apply frame ``frame`` of the scene's recipe to the scene (the operator and the Preview field)."""
+    recipe = scene_recipe(scene)
+    job = FrameJob(scene, recipe, base_dir()).prepare()
+    job.apply_frame(frame)
+    return f"Frame {frame}: {len(job.targets)} targets"
+
+
+_SETTING_FRAME = False     # the operator sets preview_frame after applying: its callback must not apply again
+
+
+def preview_from_property(scene) -> None:
+    """The Preview field's update callback: apply, and put any error in the status line (never raise:
+    an exception out of an RNA update callback only reaches the console)."""
+    if _SETTING_FRAME:
+        return
+    state = scene.synthkiln
+    state.preview_failed = True
+    try:
+        state.preview_status = apply_preview(scene, state.preview_frame)
+        state.preview_failed = False
+    except UserError as e:
+        state.preview_status = str(e)
+    except Exception as e:    # noqa: BLE001  (a bug must not escape into Blender's property system)
+        state.preview_status = f"{type(e).__name__}: {e}"
+
+
 class SYNTHKILN_OT_randomize(_Reporting, bpy.types.Operator):
     """Apply frame i's sample of the recipe to the open scene (the dataset's frame, in the viewport)"""
     bl_idname = "synthkiln.randomize"
@@ -66,12 +97,16 @@ class SYNTHKILN_OT_randomize(_Reporting, bpy.types.Operator):
         return self.run(context, self._execute)
 
     def _execute(self, context):
-        scene = context.scene
-        recipe = scene_recipe(scene)
-        job = FrameJob(scene, recipe, base_dir()).prepare()
-        job.apply_frame(self.frame)
-        scene.synthkiln.preview_frame = self.frame
-        self.report({'INFO'}, f"Frame {self.frame}: {len(job.targets)} targets")
+        global _SETTING_FRAME
+        state = context.scene.synthkiln
+        state.preview_status = message = apply_preview(context.scene, self.frame)
+        state.preview_failed = False
+        _SETTING_FRAME = True
+        try:
+            state.preview_frame = self.frame
+        finally:
+            _SETTING_FRAME = False
+        self.report({'INFO'}, message)
         return {'FINISHED'}
 
 
@@ -86,6 +121,11 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
 
     _timer = None
     _run = None
+    running = False     # one interactive render at a time (reset when a file is loaded)
+
+    @classmethod
+    def poll(cls, context):
+        return not SYNTHKILN_OT_render_dataset.running
 
     def _start(self, context) -> DatasetRun:
         recipe = scene_recipe(context.scene, self.overrides)
@@ -102,6 +142,7 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
                 pass
         finally:
             written = run.finish()
+            _progress(context, run, 0.0, running=False)
         self.report({'INFO'}, f"{run.rendered} frames rendered, {run.skipped} already done; "
                               f"{len(written)} export files in {run.root}")
         return {'FINISHED'}
@@ -118,6 +159,8 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
         self._timer = wm.event_timer_add(0.05, window=context.window)
         wm.modal_handler_add(self)
         self._t0 = time.perf_counter()
+        SYNTHKILN_OT_render_dataset.running = True
+        _progress(context, self._run, 0.0, running=True)
         return {'RUNNING_MODAL'}
 
     def modal(self, context, event):
@@ -135,6 +178,7 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
         done = run.rendered
         eta = (time.perf_counter() - self._t0) / done * (len(run.todo) - done) if done else 0
         context.workspace.status_text_set(f"SynthKiln: {run.skipped + done}/{run.total} frames, ETA {eta:.0f}s")
+        _progress(context, run, eta, running=True)
         return {'RUNNING_MODAL'} if more else self._end(context)
 
     def _end(self, context, cancelled=False):
@@ -142,12 +186,77 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
         wm.event_timer_remove(self._timer)
         wm.progress_end()
         context.workspace.status_text_set(None)
+        SYNTHKILN_OT_render_dataset.running = False
+        _progress(context, self._run, 0.0, running=False,
+                  status=f"Cancelled after {self._run.rendered} frames" if cancelled else "Done")
         if cancelled:
             self._run.job.close()
             self.report({'WARNING'}, f"Cancelled after {self._run.rendered} frames; render again to resume")
             return {'CANCELLED'}
         self._run.finish()
         self.report({'INFO'}, f"Dataset written to {self._run.root}")
+        return {'FINISHED'}
+
+
+def _progress(context, run: DatasetRun, eta: float, running: bool, status: str = "") -> None:
+    """Progress the panel shows (it only reads these), and a redraw of the sidebars that show it."""
+    state = context.scene.synthkiln
+    state.render_running, state.render_total = running, run.total
+    state.render_done, state.render_eta = run.skipped + run.rendered, eta
+    state.render_status = status or f"{run.skipped + run.rendered}/{run.total} frames"
+    for area in (context.screen.areas if context.screen else ()):
+        if area.type == 'VIEW_3D':
+            area.tag_redraw()
+
+
+@bpy.app.handlers.persistent
+def reset_after_load(*_args) -> None:
+    """A file loaded during (or saved in) a render has no run behind its progress: clear it."""
+    SYNTHKILN_OT_render_dataset.running = False
+    for scene in bpy.data.scenes:
+        state = getattr(scene, "synthkiln", None)
+        if state is not None and state.render_running:
+            state.render_running = False
+
+
+class SYNTHKILN_OT_open_output(bpy.types.Operator):
+    """Open the dataset folder in the system's file browser"""
+    bl_idname = "synthkiln.open_output"
+    bl_label = "Open Output"
+
+    @classmethod
+    def poll(cls, context):
+        state = context.scene.synthkiln
+        if not state.initialized:
+            return False
+        try:
+            return output_path(state.recipe.output.directory).is_dir()
+        except (OSError, ValueError):
+            return False
+
+    def execute(self, context):
+        bpy.ops.wm.path_open(filepath=str(output_path(context.scene.synthkiln.recipe.output.directory)))
+        return {'FINISHED'}
+
+
+class SYNTHKILN_OT_check_scene(_Reporting, bpy.types.Operator):
+    """List what would spoil a dataset: no targets or camera, missing images or folders, unlabelled
+    visible objects, randomizers whose selection matches nothing"""
+    bl_idname = "synthkiln.check_scene"
+    bl_label = "Check Scene"
+
+    def execute(self, context):
+        from .scene_check import scene_problems
+        state = context.scene.synthkiln
+        problems = scene_problems(context.scene)
+        state.check_problems.clear()
+        for p in problems:
+            state.check_problems.add().value = p
+        state.check_done = True
+        for p in problems:
+            self.report({'WARNING'}, p)
+        if not problems:
+            self.report({'INFO'}, "No problems found")
         return {'FINISHED'}
 
 
@@ -191,5 +300,17 @@ class SYNTHKILN_OT_export_preset(_Reporting, bpy.types.Operator, ExportHelper):
 
 
 classes = (SYNTHKILN_OT_randomize, SYNTHKILN_OT_render_dataset, SYNTHKILN_OT_import_preset,
-           SYNTHKILN_OT_export_preset)
-register, unregister = bpy.utils.register_classes_factory(classes)
+           SYNTHKILN_OT_export_preset, SYNTHKILN_OT_open_output, SYNTHKILN_OT_check_scene)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register_classes()
+    if reset_after_load not in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.append(reset_after_load)
+
+
+def unregister() -> None:
+    while reset_after_load in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(reset_after_load)
+    _unregister_classes()

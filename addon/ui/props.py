@@ -15,7 +15,8 @@ from ..bridge import compat
 from ..core.distributions import KINDS, Distribution, f32
 from ..core.errors import PresetError
 from ..core.randomizers import Randomizer
-from ..core.recipe import Recipe
+from ..core.randomizers import GROUPS
+from ..core.recipe import Category, Recipe
 from ..core.schema import SchemaError, field_specs, from_data, path_str
 
 
@@ -52,6 +53,9 @@ _GENERATED: dict[type, type] = {}       # schema dataclass -> PropertyGroup clas
 _ORDER: list[type] = []                 # registration order (children first)
 
 
+_VECTOR_SUBTYPES = {"COLOR", "COLOR_GAMMA", "TRANSLATION", "DIRECTION", "XYZ", "XYZ_LENGTH", "EULER"}
+
+
 def _prop(spec, group_for):
     opts = {"name": spec.name.replace("_", " ").title(), "description": spec.help}
     lim = {k: v for k, v in (("min", spec.min), ("max", spec.max)) if v is not None}
@@ -73,7 +77,8 @@ def _prop(spec, group_for):
     if k == "int2":
         return IntVectorProperty(size=2, default=spec.default, **opts, **lim)
     if k == "float3":
-        return FloatVectorProperty(size=3, default=spec.default, **opts, **lim)
+        sub = {"subtype": spec.subtype} if spec.subtype in _VECTOR_SUBTYPES else {}
+        return FloatVectorProperty(size=3, default=spec.default, **opts, **lim, **sub)
     if k == "dist":
         return PointerProperty(type=SYNTHKILN_PG_distribution, **opts)
     if k == "struct":
@@ -92,6 +97,10 @@ def _prop(spec, group_for):
 def _group_for(cls: type) -> type:
     if cls not in _GENERATED:
         annotations = {spec.name: _prop(spec, _group_for) for spec in field_specs(cls)}
+        if cls is Category:
+            # a rename follows through to every rule that names the category (UI state, not in the recipe)
+            annotations["name"] = StringProperty(**annotations["name"].keywords, update=_category_renamed)
+            annotations["prev_name"] = StringProperty(options={'HIDDEN'})
         pg = type(f"SYNTHKILN_PG_{cls.__name__}", (bpy.types.PropertyGroup,),
                   {"__annotations__": annotations, "__doc__": (cls.__doc__ or cls.__name__).strip().split("\n")[0]})
         _GENERATED[cls] = pg
@@ -107,16 +116,74 @@ def _slot_group(group_for) -> type:
                                                                 for t, c in types])}
         for t, c in types:
             annotations[t] = PointerProperty(type=group_for(c))
+        # UI state, not part of the recipe (``read`` only walks schema fields)
+        annotations["show_expanded"] = BoolProperty(name="Expanded", description="Show this randomizer's settings")
         pg = type("SYNTHKILN_PG_randomizer_slot", (bpy.types.PropertyGroup,), {"__annotations__": annotations})
         _GENERATED[Randomizer] = pg
         _ORDER.append(pg)
     return _GENERATED[Randomizer]
 
 
+def _category_renamed(self, context) -> None:
+    old, new = self.prev_name, self.name
+    self.prev_name = new
+    recipe = self.id_data.synthkiln.recipe
+    if old and old != new and not any(c.name == old for c in recipe.categories):
+        rename_category(recipe, old, new)
+
+
+def rename_category(recipe, old: str, new: str) -> None:
+    """Every place of the scene's recipe that names category ``old`` now names ``new``. ``new=""`` (a removed
+    category) drops its output filter entry and balance share; label rules are left to the caller and
+    selectors keep the old name (matching nothing)."""
+    selectors = [rule.select for rule in recipe.labels]
+    selectors += [getattr(slot, slot.type).select for g in GROUPS for slot in getattr(recipe.randomizers, g)]
+    for rule in recipe.labels:
+        if rule.category == old:
+            rule.category = new
+    for sel in selectors if new else ():     # an emptied selector would widen to every target
+        if sel.category == old:
+            sel.category = new
+    for coll, attr in ((recipe.output.include_categories, "value"),
+                       *((b.shares, "key") for b in recipe.balance if b.attribute == "category")):
+        for i in reversed(range(len(coll))):
+            if getattr(coll[i], attr) == old:
+                if new:
+                    setattr(coll[i], attr, new)
+                else:
+                    coll.remove(i)
+
+
+def _preview_frame_changed(self, context) -> None:
+    from .operators import preview_from_property   # operators import this module
+    preview_from_property(self.id_data)
+
+
 class SYNTHKILN_PG_scene(bpy.types.PropertyGroup):
     """SynthKiln's per-scene state: the recipe and UI bookkeeping that is not part of it."""
     initialized: BoolProperty(default=False, description="The recipe has been filled with its defaults")
-    preview_frame: IntProperty(name="Preview Frame", min=0, description="Frame index the scene shows")
+    preview_frame: IntProperty(name="Preview Frame", min=0, update=_preview_frame_changed,
+                               description="Frame index the scene shows: changing it applies that frame's sample")
+    preview_status: StringProperty(name="Preview Status", description="What the last preview did, or its error")
+    preview_failed: BoolProperty(name="Preview Failed", description="The last preview stopped on an error")
+    # list cursors and bulk-labelling choices (UI state)
+    active_category: IntProperty(name="Active Category", min=0)
+    active_objects: IntProperty(min=0)
+    active_materials: IntProperty(min=0)
+    active_camera: IntProperty(min=0)
+    active_lighting: IntProperty(min=0)
+    active_environment: IntProperty(min=0)
+    label_category: StringProperty(name="Category", description="Category that Assign gives the objects")
+    label_collection: StringProperty(name="Collection", description="Collection that Assign labels as a whole")
+    # render progress, written by the render operator (the panel only reads it)
+    render_running: BoolProperty(name="Rendering")
+    render_done: IntProperty(name="Frames Done", min=0)
+    render_total: IntProperty(name="Frames", min=0)
+    render_eta: FloatProperty(name="ETA", min=0.0, subtype='TIME_ABSOLUTE', unit='TIME_ABSOLUTE')
+    render_status: StringProperty(name="Render Status")
+    # the last Check Scene
+    check_done: BoolProperty(name="Checked")
+    check_problems: CollectionProperty(type=SYNTHKILN_PG_string)
 
 
 def classes() -> list[type]:
@@ -185,7 +252,7 @@ def write_recipe(scene, recipe: Recipe) -> None:
 
 def _read_dist(pg) -> object:
     d = Distribution(kind=pg.kind, value=f32(pg.value), min=f32(pg.min), max=f32(pg.max), mean=f32(pg.mean),
-                     std=f32(pg.std), clip=pg.clip, choices=[json.loads(c.value) for c in pg.choices],
+                     std=f32(pg.std), clip=pg.clip, choices=[_json_value(c.value) for c in pg.choices],
                      weights=[f32(w.value) for w in pg.weights], rare_p=f32(pg.rare_p),
                      rare_min=f32(pg.rare_min), rare_max=f32(pg.rare_max))
     return d.to_data()
