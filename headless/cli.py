@@ -22,6 +22,9 @@ from addon.core import exports, jobreport
 from addon.core.errors import UserError
 from addon.core.job import parse_shard, read_manifest
 from addon.core.preset import load_layers, load_preset, origin_of
+from headless import farm
+from headless import status as status_cmd
+from headless import workers as pool
 
 
 class _Group(click.Group):
@@ -154,7 +157,9 @@ class _ProgressHandler(logging.Handler):
                               "e.g. SLURM_ARRAY_TASK_ID/8.")
 @click.option("--resolution", callback=_resolution, help="WxH, e.g. 320x240.")
 @click.option("--samples", type=click.IntRange(min=1), help="Cycles samples per pixel.")
-def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
+@pool.options
+@click.pass_context
+def render(ctx, source: Path, preset, frames, out, seed, shard, resolution, samples, workers, recycle):
     """Render a dataset from SOURCE: a preset .yaml, a .blend, or a .blend with --preset.
 
     Resumes by default: frames that already have a record are skipped."""
@@ -164,7 +169,7 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
     if blend is not None and not blend.is_file():
         raise UserError(f"{blend}: file not found")
     overrides = _overrides(frames, seed, out, resolution, samples)
-    parse_shard(shard, dict(os.environ))
+    the_shard = parse_shard(shard, dict(os.environ))
     origins: dict = {}
     if yaml_path is not None:
         recipe = load_preset(yaml_path, overrides)   # fail fast, before Blender starts
@@ -173,6 +178,11 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
             _check_output(Path(recipe.output.directory))
     if out is not None:
         _check_output(out)
+    t0 = time.perf_counter()
+    if blend is None and not recipe.output.directory.startswith("//"):     # a pool needs no Blender here
+        out_dir = Path(recipe.output.directory)
+        if pool.dispatch(ctx, out_dir, recipe.output.frames, the_shard, workers, recycle):
+            return _report(out_dir, t0)
 
     import bpy
     from headless import runtime
@@ -188,17 +198,24 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples):
         recipe = runtime.scene_recipe(json.dumps(overrides))
         out_dir = runtime.output_dir(recipe)
         _check_output(out_dir)
+        t0 = time.perf_counter()
+        if pool.dispatch(ctx, out_dir, recipe.output.frames, the_shard, workers, recycle):
+            return _report(out_dir, t0)
         handler = _ProgressHandler()
         logging.getLogger("synthkiln.progress").addHandler(handler)
         logging.getLogger("synthkiln.progress").setLevel(logging.INFO)
-        t0 = time.perf_counter()
         try:
-            bpy.ops.synthkiln.render_dataset(shard=shard or "", overrides=json.dumps(overrides))
+            with status_cmd.heartbeat(out_dir, the_shard, recipe.output.frames):
+                bpy.ops.synthkiln.render_dataset(shard=shard or "", overrides=json.dumps(overrides))
         finally:
             handler.close()
             logging.getLogger("synthkiln.progress").removeHandler(handler)
     except RuntimeError as e:
         raise _bpy_error(e, origins) from None
+    _report(out_dir, t0)
+
+
+def _report(out_dir: Path, t0: float) -> None:
     click.echo(f"done in {time.perf_counter() - t0:.1f}s", err=True)
     click.echo(jobreport.format_summary(jobreport.summarize(out_dir)), err=True)
 
@@ -247,3 +264,8 @@ def validate(preset: Path):
     recipe = load_preset(preset)
     click.echo(f"{preset}: ok ({len(recipe.categories)} categories, {len(recipe.randomizers.all())} randomizers, "
                f"{recipe.output.frames} frames)")
+
+
+main.add_command(status_cmd.status)
+main.add_command(status_cmd.merge)
+main.add_command(farm.farm)

@@ -24,8 +24,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "blender_manifest.toml"
 
-# CPython of the Blender releases the manifest supports: 4.2-5.0 embed 3.11, 5.1+ embed 3.13.
-SUPPORTED_PYTHONS = {(3, 11), (3, 13)}
+# CPython of the Blender releases the manifest supports: 4.2-5.0 embed 3.11, 5.1+ embed 3.13, and 3.14 for
+# Blenders built on it (distribution packages use the system Python).
+SUPPORTED_PYTHONS = {(3, 11), (3, 13), (3, 14)}
+# The only bundled distribution: EXR I/O is pure numpy (addon/core/exr.py), because importing an OpenEXR
+# wheel crashes a Blender that links an older system OpenEXR.
+BUNDLED = {"pyyaml"}
 # Everything the zip may hold at its top level; anything else is a developer file leaking in.
 ALLOWED_TOP_LEVEL = {
     "__init__.py", "blender_manifest.toml", "LICENSE", "README.md",
@@ -127,7 +131,7 @@ def test_manifest_wheels_cover_each_platform_and_python_once(manifest, blender_e
         for platform in platforms:
             found.setdefault(wheel.distribution, {}).setdefault((platform, python), []).append(name)
 
-    assert set(found) == {"pyyaml", "openexr"}
+    assert set(found) == BUNDLED
     expected = {(platform, python) for platform in manifest["platforms"] for python in SUPPORTED_PYTHONS}
     for distribution, targets in found.items():
         assert set(targets) == expected, f"{distribution}: wheels for {sorted(set(targets) ^ expected)} differ"
@@ -260,7 +264,7 @@ def test_split_platform_zips_hold_only_their_platforms_wheels(manifest, wheel_pa
     assert [z.name for z in zips] == [f"synthkiln-0.1.0-{p.replace('-', '_')}.zip" for p in manifest["platforms"]]
     for platform, zip_path in zip(manifest["platforms"], zips):
         wheels = [n for n in _zip_names(zip_path) if n.startswith("wheels/")]
-        assert len(wheels) == 2 * len(SUPPORTED_PYTHONS), (platform, wheels)
+        assert len(wheels) == len(BUNDLED) * len(SUPPORTED_PYTHONS), (platform, wheels)
         for name in wheels:
             assert blender_ext.blender_platform_compatible_with_wheel_platform_from_filepath(platform, name), name
 
@@ -312,6 +316,6 @@ def test_built_zip_installs_enables_and_disables_in_blender(manifest, built_zip,
     assert result["enabled"] and result["disabled"], output
     assert result["ops"], "the extension registered no bpy.ops.synthkiln operators"
 
-    # Blender picked the wheels for this platform and Python out of the 16, one per distribution.
+    # Blender picked the wheels for this platform and Python out of all listed, one per distribution.
     listed = [fetch_wheels.parse_wheel_filename(PurePosixPath(e).name) for e in manifest["wheels"]]
     assert result["wheels"] == sorted({f"{w.distribution}-{w.version}.dist-info" for w in listed}), output

@@ -7,6 +7,7 @@ in a loop or a modal timer) and therefore by the headless runner, which calls th
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -181,9 +182,11 @@ class DatasetRun:
     def finish(self) -> list[Path]:
         """Write the exports once every planned frame of the job (all shards) has its record."""
         self.job.close()
+        if os.environ.get("SYNTHKILN_DEFER_EXPORTS") == "1":     # a worker-pool child: the pool exports once
+            return []
         if len(layout.record_indices(self.root)) < self.recipe_frames():
             return []
-        return write_exports(self.root)        # the formats, filters and previews the recipe asks for
+        return write_exports(self.root, report=progress_log.info)   # the formats, filters, previews asked for
 
     def recipe_frames(self) -> int:
         return self.job.recipe.output.frames

@@ -343,6 +343,11 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
     if report and any(w.uses_images for w in writers):
         used = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in ctx.link.used.items() if n)
         report(f"images placed in the exports by {used}")
-    if n_previews:
+    if n_previews and previews is None and not preview.pillow_available():
+        # a job's own end, inside a Blender without Pillow: the dataset is complete; previews can follow
+        # with `synthkiln export`, so this is a note, not an error
+        if report:
+            report("previews skipped: Pillow is not available here (run `synthkiln export DIR` to draw them)")
+    elif n_previews:
         written.extend(preview.write_previews(root, limit=n_previews, keep=keep))
     return written

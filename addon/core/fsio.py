@@ -39,11 +39,27 @@ def clean_temp_files(root: Path, stems: set[str] | None = None) -> int:
     """Delete temp files left by an interrupted run under ``root``; returns how many.
 
     With ``stems``, only temp files of those frames (``.<stem>.<ext>.<pid>.sk-tmp``) go: shards sharing
-    a folder must never delete each other's files in flight."""
+    a folder must never delete each other's files in flight. A temp file whose writer (the pid in its
+    name) still runs on this host is kept too: a second process given the same shard (a farm retry while
+    the first still runs) must not pull a file from under the first one's write."""
     count = 0
     for p in Path(root).rglob(f"*{TEMP_MARK}"):
-        if stems is not None and p.name[1:].split(".", 1)[0] not in stems:
+        name = p.name[1:]
+        if stems is not None and name.split(".", 1)[0] not in stems:
+            continue
+        pid = name[: -len(TEMP_MARK)].rsplit(".", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _writer_alive(int(pid)):
             continue
         p.unlink(missing_ok=True)
         count += 1
     return count
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:          # EPERM: alive, another user's
+        return True
+    return True

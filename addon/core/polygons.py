@@ -1,5 +1,5 @@
-"""Mask -> polygons, in pure numpy (exports also run inside Blender at job end, where only numpy, PyYAML and
-OpenEXR exist; OpenCV or scikit-image would be faster to call but are not there).
+"""Mask -> polygons, in pure numpy (exports also run inside Blender at job end, where only numpy and PyYAML
+exist; OpenCV or scikit-image would be faster to call but are not there).
 
 The polygons follow the *pixel edges* ("crack" outline): vertices sit on integer pixel corners, where
 pixel column x covers [x, x + 1), the same convention as the COCO bbox. An outline therefore encloses

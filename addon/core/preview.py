@@ -47,6 +47,14 @@ def category_colour(key: int | str) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
+def pillow_available() -> bool:
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _import_pillow():
     try:
         from PIL import Image, ImageDraw, ImageFont

@@ -382,3 +382,16 @@ def test_preview_draws_amodal_box_and_keypoints(tmp_path):
     top = img[ay, ax:ax + aw]
     on = (top == colour).all(axis=1)
     assert 0.3 < on.mean() < 0.8  # dashed: some pixels of the amodal box's top edge, not all
+
+
+def test_a_job_without_pillow_skips_its_previews_with_a_note(tmp_path, monkeypatch):
+    """Inside a Blender without Pillow the job still completes; `synthkiln export` can draw them later."""
+    from addon.core import preview
+    make_dataset(tmp_path, previews=3)
+    monkeypatch.setattr(preview, "pillow_available", lambda: False)
+    notes = []
+    written = exports.write_exports(tmp_path, report=notes.append)
+    assert not (tmp_path / "exports" / "preview").exists() and written
+    assert any("previews skipped: Pillow is not available" in n for n in notes)
+    monkeypatch.undo()
+    assert len(exports.write_exports(tmp_path, previews=3)) == len(written) + 3

@@ -1,0 +1,364 @@
+"""Local worker pool and process recycling for ``synthkiln render`` (DESIGN §5).
+
+``--workers N`` splits the process's frames (the whole job, or its ``--shard``) into N contiguous
+shares, one per worker; each worker renders its share as successive ``python -m headless render --shard
+I/M`` child processes of at most ``--recycle K`` frames, so no Blender process lives long enough to grow
+in memory. Contiguous shards compose exactly (shard k of n is the union of shards k*c..k*c+c-1 of n*c),
+so children need nothing but the ordinary shard contract, and the frames, files and ids are those of a
+single-process run. The parent imports nothing heavy per frame: it watches the records (the truth),
+aggregates progress, writes each worker's heartbeat (``shards/K-of-N.json``), retries a child that a
+signal killed (a crash, the OOM killer), and writes the exports once at the end. Ctrl-C or SIGTERM stop
+every child; a SIGKILLed parent takes its children with it (PR_SET_PDEATHSIG)."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from addon.core import layout
+from addon.core import status as core
+from addon.core.errors import UserError
+from addon.core.exports import write_exports
+from addon.core.fsio import clean_temp_files
+from addon.core.job import Shard
+
+DEFAULT_RECYCLE = 200           # frames per Blender process: minutes of work, bounded memory
+CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
+DEFER_EXPORTS = "SYNTHKILN_DEFER_EXPORTS"  # children leave the exports to the parent
+POLL_S = 0.25
+SCRATCH = "synthkiln-worker-"     # + the pool's pid: a child's TMPDIR
+STOP_GRACE_S = 5.0
+
+# Runs first in every child: die with the parent (Linux), then become the render command.
+_LAUNCH = ("import ctypes, os, sys\n"
+           "try:\n"
+           "    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG = SIGKILL\n"
+           "except (OSError, AttributeError):\n"
+           "    pass\n"
+           "if os.getppid() != int(sys.argv[1]):\n"
+           "    sys.exit(137)\n"
+           "os.execv(sys.executable, [sys.executable, '-m', 'headless', *sys.argv[2:]])\n")
+
+
+def options(f):
+    """The pool's options, for the ``render`` command."""
+    f = click.option("--recycle", type=click.IntRange(min=1), default=DEFAULT_RECYCLE, show_default=True,
+                     help="Restart Blender after this many frames (bounded memory on long jobs).")(f)
+    f = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Render in this many local processes (set render.threads to cores/N).")(f)
+    return f
+
+
+def wanted(workers: int, recycle: int, shard: Shard, total: int) -> bool:
+    """Whether this render goes through the pool: several workers, or more frames than one Blender
+    process should render. Never inside a pool child."""
+    if os.environ.get(CHILD) == "1":
+        return False
+    return workers > 1 or len(shard.frames(total)) > recycle
+
+
+def dispatch(ctx: click.Context, root: Path, total: int, shard: Shard, workers: int, recycle: int) -> bool:
+    """Render through the pool if ``wanted``; False: the caller renders in-process."""
+    if not wanted(workers, recycle, shard, total):
+        return False
+    run_workers(child_args(ctx), root, total, shard=shard, workers=workers, recycle=recycle)
+    return True
+
+
+def plan(shard: Shard, workers: int, total: int, recycle: int) -> list[tuple[Shard, list[Shard]]]:
+    """Per worker: its share of ``shard`` (as a shard of the whole job) and that share's chunks of at
+    most ``recycle`` frames, each again a shard of the whole job, in frame order."""
+    out = []
+    for w in range(workers):
+        share = Shard(shard.index * workers + w, shard.count * workers)
+        c = max(1, -(-len(share.frames(total)) // recycle))
+        out.append((share, [Shard(share.index * c + j, share.count * c) for j in range(c)]))
+    return out
+
+
+def child_args(ctx: click.Context, skip: tuple[str, ...] = ("workers", "recycle", "shard")) -> list[str]:
+    """The render command's own arguments as given (parsed values written back), less the pool's."""
+    args: list[str] = []
+    for p in ctx.command.params:
+        v = ctx.params.get(p.name)
+        if p.name in skip or v is None:
+            continue
+        if isinstance(p, click.Argument):
+            args.append(str(v))
+        elif getattr(p, "is_flag", False):
+            if v:
+                args.append(p.opts[0])
+        else:
+            args += [p.opts[0], "x".join(map(str, v)) if isinstance(v, tuple) else str(v)]
+    return args
+
+
+@dataclass
+class _Worker:
+    index: int
+    share: Shard
+    chunks: collections.deque
+    beat: core.Heartbeat
+    proc: subprocess.Popen | None = None
+    chunk: Shard | None = None
+    tmp: str | None = None
+    tries: int = 0
+    buf: bytes = b""
+    lines: collections.deque = field(default_factory=lambda: collections.deque(maxlen=core.LOG_LINES))
+    error: str | None = None
+
+
+class _Stop(Exception):
+    """SIGTERM in the parent: stop like Ctrl-C."""
+
+
+def _done(root: Path) -> set[int]:
+    try:
+        return {int(e.name[:-5]) for e in os.scandir(root / layout.FRAMES)
+                if e.name.endswith(".json") and e.name[:-5].isdigit()}
+    except OSError:
+        return set()
+
+
+def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard(), workers: int = 1,
+                recycle: int = DEFAULT_RECYCLE, retries: int = 2, python: str = sys.executable) -> int:
+    """Render ``shard`` of the job (``total`` frames) into ``root`` with a pool; ``args`` are the render
+    command's arguments without ``--shard``/``--workers``/``--recycle``. Returns frames rendered.
+
+    A child that fails with an error message (a user error, a vanished folder) stops its worker and the
+    job ends with that message once the other workers are done; one killed by a signal is retried up to
+    ``retries`` times. Either way the finished frames stay and a rerun resumes."""
+    from headless.cli import _ProgressHandler     # the same bar / log lines as a single-process render
+
+    root = Path(root)
+    scope = shard.frames(total)
+    done = _done(root)
+    start_done = sum(1 for i in scope if i in done)
+    pool = []
+    for w, (share, chunks) in enumerate(plan(shard, workers, total, recycle)):
+        beat = core.Heartbeat(root, share, total)
+        beat.data["done"] = sum(1 for i in share.frames(total) if i in done)
+        pool.append(_Worker(w, share, collections.deque(chunks), beat))
+    _clean_orphan_scratch()
+    progress = _ProgressHandler()
+    sel = selectors.DefaultSelector()
+    old_term = signal.signal(signal.SIGTERM, _raise_stop)
+    interrupted = False
+    try:
+        for wk in pool:
+            _next_chunk(wk, args, root, total, python, sel, done)
+        while any(wk.proc for wk in pool):
+            for key, _ in sel.select(POLL_S):
+                if not _read(key.data, key.fileobj):
+                    sel.unregister(key.fileobj)     # EOF: the child is ending, poll() sees it next
+            now_done = _done(root)
+            for index in sorted(now_done - done):
+                if index in scope:
+                    for wk in pool:
+                        if index in wk.share.frames(total):
+                            wk.beat.frame(index, sum(1 for i in wk.share.frames(total) if i in now_done))
+                    progress.handle(logging.makeLogRecord({
+                        "msg": "frame %d", "args": (index,), "sk_frame": index, "sk_total": len(scope),
+                        "sk_done": sum(1 for i in scope if i in now_done)}))
+            done |= now_done
+            for wk in pool:
+                if wk.proc is not None and wk.proc.poll() is not None:
+                    _finished(wk, args, root, total, python, sel, done, retries)
+    except (KeyboardInterrupt, _Stop):
+        interrupted = True
+        _stop(pool, root, total, sel)
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        progress.close()
+        sel.close()
+    done = _done(root)
+    finished = sum(1 for i in scope if i in done)
+    if interrupted:
+        click.echo(f"interrupted: {finished}/{len(scope)} frames done; render again to resume", err=True)
+        sys.exit(130)
+    failed = [wk for wk in pool if wk.error]
+    if failed:
+        wk = failed[0]
+        f = wk.share.frames(total)
+        others = f" (and {len(failed) - 1} more workers)" if len(failed) > 1 else ""
+        raise UserError(f"worker {wk.index} (frames {f.start}-{f.stop - 1}) failed{others}: {wk.error}; "
+                        f"{finished}/{len(scope)} frames done, render again to resume")
+    if finished < len(scope):       # every child ended well, yet frames are missing: never end silently
+        raise UserError(f"{len(scope) - finished} of {len(scope)} frames have no record after the workers ended; "
+                        "render again to resume")
+    if len(done & set(range(total))) >= total and total:
+        write_exports(root)
+    return finished - start_done
+
+
+def _clean_orphan_scratch() -> None:
+    """Scratch folders of pools that died without cleaning up (SIGKILL, power loss) on this host."""
+    for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*"):
+        pid = p.name[len(SCRATCH):].split("-", 1)[0]
+        if pid.isdigit() and not core.alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _raise_stop(signum, frame):
+    raise _Stop()
+
+
+def _next_chunk(wk: _Worker, args, root: Path, total: int, python: str, sel, done: set[int]) -> None:
+    """Start the worker's next chunk that still has frames to render; none left: the worker finishes."""
+    while wk.chunks:
+        chunk = wk.chunks[0]
+        if all(i in done for i in chunk.frames(total)):
+            wk.chunks.popleft()
+            continue
+        wk.chunk, wk.tmp = chunk, tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-")
+        env = {**os.environ, CHILD: "1", DEFER_EXPORTS: "1", "SYNTHKILN_HEARTBEAT": "0",
+               "TMPDIR": wk.tmp}   # Blender's and the pipeline's scratch: removed when the child ends
+        cmd = [python, "-c", _LAUNCH, str(os.getpid()), "render", *args, "--shard", f"{chunk.index}/{chunk.count}"]
+        wk.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        os.set_blocking(wk.proc.stdout.fileno(), False)
+        sel.register(wk.proc.stdout, selectors.EVENT_READ, wk)
+        wk.beat.data["state"] = core.RUNNING
+        wk.beat.data["processes"] = wk.beat.data.get("processes", 0) + 1
+        wk.beat.write()
+        return
+    wk.proc = wk.chunk = None
+    wk.beat.end(core.FINISHED)
+
+
+def _read(wk: _Worker, f) -> bool:
+    """Take what the child wrote; False at end of file."""
+    try:
+        data = os.read(f.fileno(), 65536)
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        return False
+    if not data:
+        return False
+    _feed(wk, data)
+    return True
+
+
+def _feed(wk: _Worker, data: bytes) -> None:
+    wk.buf += data
+    *lines, wk.buf = wk.buf.split(b"\n")
+    for line in lines:
+        text = line.decode("utf-8", "replace").rstrip()
+        if text:
+            wk.lines.append(text)
+            wk.beat.log(text)
+
+
+def _drain(wk: _Worker, sel) -> None:
+    f = wk.proc.stdout
+    try:
+        sel.unregister(f)
+    except (KeyError, ValueError):
+        pass
+    while True:                     # the child has ended: what it wrote is in the pipe
+        try:
+            data = os.read(f.fileno(), 65536)
+        except OSError:             # BlockingIOError: a grandchild still holds the pipe; don't wait for it
+            break
+        if not data:
+            break
+        _feed(wk, data)
+    if wk.buf:
+        wk.lines.append(wk.buf.decode("utf-8", "replace").rstrip())
+        wk.buf = b""
+    f.close()
+
+
+def _cleanup(wk: _Worker, root: Path, total: int) -> None:
+    """What a child that did not end cleanly leaves: its temp files in the dataset, its scratch folder."""
+    if wk.chunk is not None:
+        clean_temp_files(root, {layout.stem(i) for i in wk.chunk.frames(total)})
+    if wk.tmp:
+        shutil.rmtree(wk.tmp, ignore_errors=True)
+        wk.tmp = None
+
+
+def _finished(wk: _Worker, args, root, total, python, sel, done, retries) -> None:
+    rc = wk.proc.returncode
+    _drain(wk, sel)
+    _cleanup(wk, root, total)
+    wk.proc = None
+    if rc == 0:
+        wk.chunks.popleft()
+        wk.tries = 0
+        _next_chunk(wk, args, root, total, python, sel, done)
+        return
+    if rc < 0 and wk.tries < retries:
+        wk.tries += 1
+        wk.beat.log(f"child killed by {_signame(-rc)}; retrying frames {_span(wk.chunk, total)}")
+        _next_chunk(wk, args, root, total, python, sel, done)
+        return
+    wk.error = _reason(rc, list(wk.lines))
+    wk.beat.end(core.FAILED, wk.error)
+    wk.chunk = None
+
+
+def _stop(pool: list[_Worker], root: Path, total: int, sel) -> None:
+    """Stop every child (each its whole process group): SIGTERM (and SIGCONT, should one be stopped),
+    SIGKILL after a grace period; then clean what they leave."""
+    running = [wk for wk in pool if wk.proc is not None]
+    for sig in (signal.SIGTERM, signal.SIGCONT):
+        for wk in running:
+            _killpg(wk.proc.pid, sig)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for wk in running:
+        try:
+            wk.proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _killpg(wk.proc.pid, signal.SIGKILL)
+            wk.proc.wait()
+        _drain(wk, sel)
+        wk.proc = None
+    for wk in pool:
+        _cleanup(wk, root, total)
+        if wk.beat.data["state"] == core.RUNNING:
+            wk.beat.end(core.INTERRUPTED, "interrupted")
+
+
+def _killpg(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reason(rc: int, lines: list[str]) -> str:
+    """The child's own error line (the CLI prints one), else how it ended."""
+    for line in reversed(lines):
+        if line.startswith("Error:"):
+            return line.removeprefix("Error:").strip()
+    if rc < 0:
+        return f"killed by {_signame(-rc)}"
+    return lines[-1] if lines else f"exit status {rc}"
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def _span(chunk: Shard | None, total: int) -> str:
+    if chunk is None:
+        return "?"
+    f = chunk.frames(total)
+    return f"{f.start}-{f.stop - 1}"

@@ -1,0 +1,344 @@
+"""Local workers, process recycling, status, merge and crash-proof resume, on real renders.
+
+Every job is the same 10-frame tiny render (64x48, 1 sample, no world HDRI: see tests/test_cli.py), so
+each result can be compared file by file with one uninterrupted single-process run (``baseline``). To
+hit a process mid-job at these speeds (~40 ms a frame), tests stop it (SIGSTOP) as soon as its first
+record appears, check that frames are still missing, then do the damage (SIGKILL, deleting the folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.bpy, pytest.mark.render]
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMES = 10
+BASE = f"""\
+extends: {ROOT / "presets" / "tabletop.yaml"}
+render: {{resolution: [64, 48], samples: 1}}
+output: {{frames: {FRAMES}}}
+randomizers:
+  lighting:
+    - type: light
+      name: key
+      select: {{names: [Key]}}
+      energy: {{log_uniform: [60, 250]}}
+      temperature: {{uniform: [3500, 6500]}}
+      distance: {{uniform: [1.5, 2.5]}}
+      elevation: {{uniform: [40, 80]}}
+"""
+COMPARED = ("frames", "images", "masks", "semantic", "depth")
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "SK_SHARD") and not k.startswith("SYNTHKILN_")}
+    env["TMPDIR"] = str(tmp)        # where the pool makes its children's scratch folders: checked empty after
+    return env
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("workers")
+    (d / "base.yaml").write_text(BASE)
+    (d / "tmp").mkdir()
+    return d
+
+
+def sk(work: Path, *args, timeout: float = 120) -> subprocess.CompletedProcess:
+    p = subprocess.run([sys.executable, "-m", "headless", *map(str, args)], cwd=work, env=_env(work / "tmp"),
+                       capture_output=True, text=True, timeout=timeout)
+    assert "Traceback" not in p.stdout + p.stderr, f"traceback from synthkiln {args}:\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+def ok(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert p.returncode == 0, f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
+    return p
+
+
+def start(work: Path, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "headless", *map(str, args)], cwd=work, env=_env(work / "tmp"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(p: subprocess.Popen, timeout: float = 120) -> subprocess.CompletedProcess:
+    out, err = p.communicate(timeout=timeout)
+    assert "Traceback" not in out + err, f"traceback:\n{out}\n{err}"
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def records(root: Path, frames=range(FRAMES)) -> list[int]:
+    d = root / "frames"
+    return [i for i in frames if (d / f"{i:06d}.json").exists()] if d.is_dir() else []
+
+
+def wait_records(root: Path, proc: subprocess.Popen, frames=range(FRAMES), n: int = 1, timeout: float = 60) -> None:
+    t0 = time.monotonic()
+    while len(records(root, frames)) < n:
+        assert proc.poll() is None, f"exited early ({proc.returncode}): {proc.communicate()}"
+        assert time.monotonic() - t0 < timeout, "no record appeared"
+        time.sleep(0.005)
+
+
+def children(pid: int) -> dict[int, list[str]]:
+    """Direct child processes of ``pid``: {pid: argv}."""
+    out = {}
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            stat = (p / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out[int(p.name)] = (p / "cmdline").read_bytes().decode().split("\0")
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def shard_child(parent: int, shard: str, timeout: float = 30) -> int:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        for pid, argv in children(parent).items():
+            if shard in argv:
+                return pid
+        time.sleep(0.01)
+    raise AssertionError(f"no child rendering shard {shard}")
+
+
+def gone(pid: int, timeout: float = 10) -> bool:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            os.kill(pid, 0)
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True     # a zombie: dead, waiting to be reaped by its (test) parent
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def temp_files(root: Path) -> list[str]:
+    return [str(p) for p in root.rglob("*.sk-tmp")]
+
+
+def coco(root: Path) -> dict:
+    data = json.loads((root / "exports" / "coco" / "annotations.json").read_text())
+    data["info"].pop("date_created", None)
+    return data
+
+
+def same_dataset(a: Path, b: Path, frames=range(FRAMES), exports: bool = True) -> None:
+    """Byte-identical frame files (records, images, masks, semantic, depth) and the same COCO export."""
+    for sub in COMPARED:
+        names = sorted(p.name for p in (a / sub).iterdir() if p.stem.isdigit() and int(p.stem) in frames)
+        assert sorted(p.name for p in (b / sub).iterdir() if not p.name.startswith(".")) == names, sub
+        for n in names:
+            assert (a / sub / n).read_bytes() == (b / sub / n).read_bytes(), f"{sub}/{n} differs"
+    if exports:
+        assert coco(a) == coco(b)
+
+
+def status(work: Path, root: Path) -> dict:
+    return json.loads(ok(sk(work, "status", root, "--json")).stdout)
+
+
+def heartbeats(root: Path) -> dict[str, dict]:
+    return {p.name: json.loads(p.read_text()) for p in sorted((root / "shards").glob("*.json"))}
+
+
+@pytest.fixture(scope="module")
+def baseline(work) -> Path:
+    ok(sk(work, "render", "base.yaml", "--out", "baseline"))
+    return work / "baseline"
+
+
+def test_workers_and_recycling_equal_a_single_run(work, baseline):
+    """2 workers, Blender restarted every 3 frames (2 processes per worker): the same dataset, one
+    aggregated progress, exports written once by the pool, scratch folders removed."""
+    out = work / "pool"
+    p = ok(sk(work, "render", "base.yaml", "--out", out, "--workers", 2, "--recycle", 3))
+    same_dataset(baseline, out)
+    assert f"frames {FRAMES}/{FRAMES}" in p.stderr
+    beats = heartbeats(out)
+    assert list(beats) == ["0-of-2.json", "1-of-2.json"]
+    assert [(b["state"], b["done"], b["processes"]) for b in beats.values()] == [("finished", 5, 2)] * 2
+    s = status(work, out)
+    assert (s["done"], s["planned"], s["failed"], s["temp_files"]) == (FRAMES, FRAMES, [], 0)
+    assert [(r["first"], r["end"], r["state"]) for r in s["shards"]] == [(0, 5, "finished"), (5, 10, "finished")]
+    assert not list((work / "tmp").glob("synthkiln-worker-*"))
+    assert not temp_files(out)
+    text = ok(sk(work, "status", out)).stdout
+    assert f"{FRAMES}/{FRAMES} frames (100%), 2 shards: 2 finished" in text and "frames/min" in text
+
+
+def test_kill9_worker_child_mid_job_is_retried(work, baseline):
+    out = work / "kill-child"
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 2)
+    child = shard_child(proc.pid, "1/2")
+    wait_records(out, proc, range(5, 10))
+    os.kill(child, signal.SIGSTOP)
+    assert len(records(out, range(5, 10))) < 5, "the child finished before it could be killed"
+    stem = f"{records(out, range(5, 10))[-1] + 1:06d}"
+    (out / "images" / f".{stem}.png.{child}.sk-tmp").write_bytes(b"half a png")   # what a kill mid-write leaves
+    os.kill(child, signal.SIGKILL)
+    ok(finish(proc))
+    same_dataset(baseline, out)
+    assert not temp_files(out)
+    beat = heartbeats(out)["1-of-2.json"]
+    assert beat["state"] == "finished" and beat["processes"] == 2
+    assert any("killed by SIGKILL; retrying frames 5-9" in line for line in beat["log"])
+
+
+def test_kill9_render_then_rerun_resumes(work, baseline):
+    """A single render process killed mid-job: status shows it dead, a rerun completes the identical
+    dataset and leaves no temp file."""
+    out = work / "kill-render"
+    proc = start(work, "render", "base.yaml", "--out", out)
+    wait_records(out, proc, n=2)        # the heartbeat is written just after a record: the first one's is there
+    proc.send_signal(signal.SIGSTOP)
+    done = records(out)
+    assert len(done) < FRAMES
+    (out / "masks" / f".{done[-1] + 1:06d}.png.{proc.pid}.sk-tmp").write_bytes(b"half a mask")
+    proc.kill()
+    finish(proc)
+    s = status(work, out)
+    assert s["shards"][0]["state"] == "dead" and s["failed"] == [0] and s["temp_files"] >= 1
+    assert s["done"] < FRAMES
+    p = ok(sk(work, "render", "base.yaml", "--out", out))
+    assert "already done" in p.stdout
+    same_dataset(baseline, out)
+    assert not temp_files(out)
+    assert status(work, out)["shards"][0]["state"] == "finished"
+
+
+def test_kill9_pool_takes_its_children_along(work, baseline):
+    out = work / "kill-parent"
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 2)
+    kids = [shard_child(proc.pid, "0/2"), shard_child(proc.pid, "1/2")]
+    wait_records(out, proc)
+    proc.kill()
+    finish(proc)
+    assert all(gone(k) for k in kids), "a child outlived its killed parent"
+    assert list((work / "tmp").glob(f"synthkiln-worker-{proc.pid}-*"))     # its scratch, left behind...
+    ok(sk(work, "render", "base.yaml", "--out", out, "--workers", 2))
+    same_dataset(baseline, out)
+    assert not temp_files(out)
+    assert not list((work / "tmp").glob("synthkiln-worker-*"))              # ...is cleaned by the next pool
+
+
+def test_ctrl_c_stops_every_child(work):
+    out = work / "ctrl-c"
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 2)
+    kids = [shard_child(proc.pid, "0/2"), shard_child(proc.pid, "1/2")]
+    wait_records(out, proc)
+    for k in kids:
+        os.kill(k, signal.SIGSTOP)      # keep them mid-job until the parent stops them
+    proc.send_signal(signal.SIGINT)
+    p = finish(proc, timeout=30)
+    assert p.returncode == 130
+    assert "interrupted:" in p.stderr.splitlines()[-1] and "render again to resume" in p.stderr
+    assert all(gone(k) for k in kids)
+    assert not temp_files(out) and not list((work / "tmp").glob("synthkiln-worker-*"))
+    assert {b["state"] for b in heartbeats(out).values()} <= {"interrupted", "finished"}
+
+
+def test_one_shard_rendered_twice_at_once(work, baseline):
+    """Two processes given the same shard (a farm retry while the first still runs): both succeed and
+    the files are those of one run."""
+    out = work / "twice"
+    a, b = (start(work, "render", "base.yaml", "--out", out, "--shard", "1/2") for _ in range(2))
+    ok(finish(a))
+    ok(finish(b))
+    same_dataset(baseline, out, range(5, 10), exports=False)
+    assert not temp_files(out)
+
+
+def _rmtree(path: Path) -> None:
+    for _ in range(50):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)
+
+
+def test_vanished_output_folder(work, baseline):
+    """The folder deleted mid-job: one clear error line, non-zero exit, nothing re-creates the folder
+    behind the user's back; rendering again starts over and completes."""
+    out = work / "vanish"
+    proc = start(work, "render", "base.yaml", "--out", out)
+    wait_records(out, proc)
+    proc.send_signal(signal.SIGSTOP)
+    assert len(records(out)) < FRAMES
+    _rmtree(out)
+    proc.send_signal(signal.SIGCONT)
+    p = finish(proc)
+    assert p.returncode == 1
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot write frame") and str(out) in last and "No such file or directory" in last
+    assert not out.exists()
+    ok(sk(work, "render", "base.yaml", "--out", out))
+    same_dataset(baseline, out)
+
+
+def test_unwritable_output_folder_with_workers(work, baseline):
+    """frames/ turned into a file mid-job (as root, a chmod cannot make a folder unwritable): the pool
+    ends with one line naming the worker, its frames and the cause; after the fix a rerun resumes."""
+    out = work / "unwritable"
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 2)
+    kids = [shard_child(proc.pid, "0/2"), shard_child(proc.pid, "1/2")]
+    wait_records(out, proc, range(0, 5))
+    wait_records(out, proc, range(5, 10))
+    for k in kids:
+        os.kill(k, signal.SIGSTOP)
+    assert len(records(out)) < FRAMES
+    kept = len(records(out))
+    os.rename(out / "frames", out / "frames.aside")
+    (out / "frames").write_text("not a folder")
+    for k in kids:
+        os.kill(k, signal.SIGCONT)
+    p = finish(proc)
+    assert p.returncode == 1
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: worker ") and "failed" in last and "Not a directory" in last, last
+    assert "render again to resume" in last
+    (out / "frames").unlink()
+    os.rename(out / "frames.aside", out / "frames")
+    p = ok(sk(work, "render", "base.yaml", "--out", out, "--workers", 2))
+    assert heartbeats(out)["0-of-2.json"]["state"] == "finished"
+    same_dataset(baseline, out)
+    assert len(records(out)) == FRAMES and kept >= 2
+    assert not temp_files(out)
+
+
+def test_merge_shards_rendered_apart(work, baseline):
+    for k in (0, 1):
+        ok(sk(work, "render", "base.yaml", "--out", f"part{k}", "--shard", f"{k}/2"))
+    assert not (work / "part0" / "exports").exists()        # incomplete on its own: no exports
+    p = ok(sk(work, "merge", "part0", "part1", "--out", "merged"))
+    assert "merged 10 frames" in p.stderr
+    assert "annotations.json" in p.stdout
+    same_dataset(baseline, work / "merged")
+    assert status(work, work / "merged")["done"] == FRAMES
+    other = work / "other-seed"
+    shutil.copytree(work / "part1", other)
+    manifest = json.loads((other / "synthkiln.json").read_text())
+    (other / "synthkiln.json").write_text(json.dumps({**manifest, "seed": 99}))
+    p = sk(work, "merge", "part0", other, "--out", "merged2")
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [f"Error: cannot merge {other} with part0: they were made with another "
+                                             "seed (seed 99 vs 0)"]
