@@ -39,12 +39,14 @@ class SYNTHKILN_UL_categories(bpy.types.UIList):
     """Categories in id order; double-click a name to rename it everywhere it is used."""
 
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0, flt_flag=0):
-        row = layout.row(align=True)
+        split = layout.split(factor=0.6, align=True)     # the name gets most of a narrow sidebar
+        row = split.row(align=True)
         row.label(text=str(index + 1))
         row.prop(item, "name", text="", emboss=False, icon='TAG')
+        rest = split.row(align=True)
         for spec in field_specs(Category):         # further fields (supercategory, colour) follow the schema
             if spec.name != "name":
-                row.prop(item, spec.name, text="", emboss=spec.kind != "str")
+                rest.prop(item, spec.name, text="", emboss=spec.kind != "str")
 
 
 def _add_menu(group):
