@@ -275,6 +275,9 @@ class SYNTHKILN_OT_import_preset(_Reporting, bpy.types.Operator, ImportHelper):
     def _execute(self, context):
         recipe = load_preset(self.filepath)
         props.write_recipe(context.scene, recipe)
+        state = context.scene.synthkiln
+        if state.label_category not in {c.name for c in recipe.categories}:   # UI state naming an old category
+            state.label_category = recipe.categories[0].name if recipe.categories else ""
         self.report({'INFO'}, f"Imported {Path(self.filepath).name}")
         return {'FINISHED'}
 

@@ -301,3 +301,11 @@ def test_register_unregister_register_leaves_nothing(addon_registered):
     assert hasattr(bpy.types.Scene, "synthkiln")
     assert not any(n.startswith("SYNTHKILN_PT") for n in ours())
     assert Path(addon.__file__).parent.name == "addon"
+
+
+def test_import_preset_points_the_bulk_label_category_at_an_existing_category(empty_scene):
+    import bpy
+    from addon.core.preset import BUILTIN_PRESETS
+    empty_scene.synthkiln.label_category = "widget"
+    assert bpy.ops.synthkiln.import_preset(filepath=str(BUILTIN_PRESETS / "tabletop.yaml")) == {"FINISHED"}
+    assert empty_scene.synthkiln.label_category == "mug"
