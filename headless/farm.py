@@ -386,6 +386,19 @@ def resubmit(job_dir: str | Path, shards: list[int] | None = None) -> tuple[str,
     return job_id, todo
 
 
+@farm.command()
+@click.argument("job_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--shards", help="Comma-separated shard indices to resubmit (default: every unfinished one).")
+def retry(job_dir: Path, shards: str | None):
+    """Resubmit only the unfinished shards of a job that `synthkiln farm ENGINE` wrote into JOB_DIR."""
+    try:
+        wanted = sorted({int(k) for k in shards.split(",") if k.strip()}) if shards else None
+    except ValueError:
+        raise UserError(f"--shards {shards!r}: expected shard indices like 0,3,7") from None
+    job_id, todo = resubmit(job_dir, wanted)
+    click.echo(f"{job_id}: resubmitted shards {', '.join(map(str, todo))}" if todo else "nothing to retry: every frame is done")
+
+
 # -- Flamenco -----------------------------------------------------------------------------------------
 
 def submit_flamenco(manager: str, body: dict) -> str:

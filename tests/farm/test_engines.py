@@ -11,6 +11,7 @@ installed: ``pip install -e '.[test]'``).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -154,8 +155,10 @@ def test_slurm_resubmits_only_unfinished_shards(work, kit, slurm, monkeypatch):
     monkeypatch.setenv("SLURM_CONF", slurm["SLURM_CONF"])
     assert resubmit(out / "jobs" / "slurm") == ("", [])          # everything done: nothing sent
     (out / "frames" / "000003.json").unlink()
-    job_id, shards = resubmit(out / "jobs" / "slurm")
-    assert shards == [1]
+    p = subprocess.run([sys.executable, "-m", "headless", "farm", "retry", str(out / "jobs" / "slurm")],
+                       capture_output=True, text=True, env={**os.environ, "SLURM_CONF": slurm["SLURM_CONF"]})
+    assert p.returncode == 0 and "resubmitted shards 1" in p.stdout, p.stdout + p.stderr   # `synthkiln farm retry`
+    job_id = p.stdout.split(":")[0].strip()
     (retry,) = (out / "jobs" / "slurm").glob("retry-*.sbatch")
     assert "#SBATCH --array=1\n" in retry.read_text()
     assert _wait_for_slurm_job(job_id, slurm) == ["COMPLETED"]
