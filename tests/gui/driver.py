@@ -13,7 +13,6 @@ operator is not registered is logged as skipped, so this driver works before and
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -101,8 +100,7 @@ def screenshot(name):
     """Capture the X screen (Blender's own screenshot is black under Xvfb) and note where the sidebar is."""
     redraw()
     path = RUN / f"{name}.png"
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}     # see inside.sh's workarounds
-    subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=60, env=env)
+    subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=60)
     win, area, ui, _ = view3d()
     results["screenshots"][name] = path.name
     results["regions"][name] = {

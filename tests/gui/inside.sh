@@ -8,7 +8,6 @@
 set -u
 RUN=$1
 GUI_TIMEOUT=${2:-420}
-WORKAROUNDS=${3:-0}
 cd "$RUN" || exit 2
 export HOME="$RUN/home"
 mkdir -p "$HOME"
@@ -23,11 +22,5 @@ step version 60 blender --version
 step prefs 120 blender -b --factory-startup --python-expr \
     "import bpy; bpy.context.preferences.view.show_splash = False; bpy.ops.wm.save_userpref()"
 step install 300 blender --command extension install-file -r user_default -e "$RUN/synthkiln.zip"
-# Diagnostic only (SYNTHKILN_GUI_WORKAROUNDS=1): preload the bundled OpenEXR wheel so its OpenEXRCore wins
-# over the system one Debian's Blender links (otherwise reading an EXR crashes Blender with SIGBUS/SIGSEGV).
-PRELOAD=
-if [ "$WORKAROUNDS" = 1 ]; then
-    PRELOAD=$(ls "$HOME"/.config/blender/*/extensions/.local/lib/python3*/site-packages/OpenEXR.cpython-*.so 2>/dev/null | head -n 1)
-fi
 step gui "$GUI_TIMEOUT" xvfb-run -a -s "-screen 0 1600x900x24" \
-    env ${PRELOAD:+LD_PRELOAD=$PRELOAD} blender -p 0 0 1600 900 --python "$RUN/driver.py" -- "$RUN/config.json"
+    blender -p 0 0 1600 900 --python "$RUN/driver.py" -- "$RUN/config.json"

@@ -38,10 +38,6 @@ ARTIFACTS = ROOT / "gui_artifacts"
 # Debian suite -> the Blender (major, minor) it packages; a newer sid Blender is reported, not failed.
 SUITES = {"trixie": (4, 3), "sid": (5, 2)}
 SEED, FRAMES, RESOLUTION = 11, 2, [64, 48]
-# Diagnostic switch, never for CI: work around known defects of the extension in distribution Blenders (the
-# bundled OpenEXR wheel crashing against Debian's system OpenEXR; no Pillow inside Blender for previews),
-# to exercise the rest of the session (inside.sh preloads the wheel; previews are turned off).
-WORKAROUNDS = os.environ.get("SYNTHKILN_GUI_WORKAROUNDS") == "1"
 # Randomizers the sidebar's "add" menu gets asked for (group, type), when synthkiln.randomizer_add exists.
 # The first two are one group, so "move index 0 down" has somewhere to go.
 ADD = [["objects", "object_pose"], ["objects", "object_count"], ["materials", "material_color"],
@@ -105,8 +101,6 @@ def _preset(out_dir: str) -> dict:
     data = yaml.safe_load((ROOT / "presets" / "tabletop.yaml").read_text())
     data["render"] = {**data.get("render", {}), "resolution": RESOLUTION, "samples": 1, "denoise": False}
     data["output"] = {**data.get("output", {}), "directory": out_dir, "frames": FRAMES, "seed": SEED}
-    if WORKAROUNDS:
-        data["output"]["previews"] = 0
     return data
 
 
@@ -140,8 +134,7 @@ def session(request, extension_zip) -> Session:
     t0 = time.monotonic()
     with chroot.locked(suite), chroot.mounted(root):
         subprocess.run(["timeout", "-k", "10", "600",
-                        *chroot.chroot_cmd(root, ["sh", str(inner / "inside.sh"), str(inner), "420",
-                                                  "1" if WORKAROUNDS else "0"])],
+                        *chroot.chroot_cmd(root, ["sh", str(inner / "inside.sh"), str(inner), "420"])],
                        check=False)
         # OCR of the open sidebar, inside the chroot (tesseract lives there), on a 3x enlarged crop.
         ocr = ""
