@@ -57,6 +57,9 @@ class _Reporting:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
 
+    def execute(self, context):
+        return self.run(context, self._execute)
+
 
 def apply_preview(scene, frame: int) -> str:
     """Apply frame ``frame`` of the scene's recipe to the scene (the operator and the Preview field)."""
@@ -93,9 +96,6 @@ class SYNTHKILN_OT_randomize(_Reporting, bpy.types.Operator):
 
     frame: IntProperty(name="Frame", min=0, description="Frame index to show")
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         global _SETTING_FRAME
         state = context.scene.synthkiln
@@ -131,9 +131,6 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
         recipe = scene_recipe(context.scene, self.overrides)
         job = FrameJob(context.scene, recipe, base_dir()).prepare()
         return DatasetRun(job, output_dir(recipe), parse_shard(self.shard, dict(os.environ)))
-
-    def execute(self, context):
-        return self.run(context, self._execute)
 
     def _execute(self, context):
         run = self._start(context)
@@ -269,9 +266,6 @@ class SYNTHKILN_OT_import_preset(_Reporting, bpy.types.Operator, ImportHelper):
     filename_ext = ".yaml"
     filter_glob: StringProperty(default="*.yaml;*.yml", options={'HIDDEN'})
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         recipe = load_preset(self.filepath)
         props.write_recipe(context.scene, recipe)
@@ -289,9 +283,6 @@ class SYNTHKILN_OT_export_preset(_Reporting, bpy.types.Operator, ExportHelper):
 
     filename_ext = ".yaml"
     filter_glob: StringProperty(default="*.yaml;*.yml", options={'HIDDEN'})
-
-    def execute(self, context):
-        return self.run(context, self._execute)
 
     def _execute(self, context):
         try:

@@ -69,9 +69,6 @@ class SYNTHKILN_OT_randomizer_add(_Reporting, bpy.types.Operator):
         c = Randomizer.REGISTRY.get(properties.type)
         return (c.__doc__ or "").strip().split("\n")[0] if c else cls.__doc__
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         recipe = _recipe(context)
         cls = Randomizer.REGISTRY[self.type]
@@ -96,9 +93,6 @@ class SYNTHKILN_OT_randomizer_remove(_Reporting, bpy.types.Operator):
     group: EnumProperty(name="Group", items=GROUP_ITEMS)
     index: IntProperty(name="Index", default=-1, min=-1, description="Stack position (-1: the active one)")
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         stack = getattr(_recipe(context).randomizers, self.group)
         state, active = context.scene.synthkiln, f"active_{self.group}"
@@ -117,9 +111,6 @@ class SYNTHKILN_OT_randomizer_move(_Reporting, bpy.types.Operator):
     group: EnumProperty(name="Group", items=GROUP_ITEMS)
     index: IntProperty(name="Index", default=-1, min=-1, description="Stack position (-1: the active one)")
     direction: EnumProperty(name="Direction", items=[("UP", "Up", ""), ("DOWN", "Down", "")])
-
-    def execute(self, context):
-        return self.run(context, self._execute)
 
     def _execute(self, context):
         stack = getattr(_recipe(context).randomizers, self.group)
@@ -143,9 +134,6 @@ class SYNTHKILN_OT_category_add(_Reporting, bpy.types.Operator):
 
     name: StringProperty(name="Name", description="Category name (empty: a new unique one)")
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         recipe, state = _recipe(context), context.scene.synthkiln
         names = [c.name for c in recipe.categories]
@@ -166,9 +154,6 @@ class SYNTHKILN_OT_category_remove(_Reporting, bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     index: IntProperty(name="Index", default=-1, min=-1, description="List position (-1: the active one)")
-
-    def execute(self, context):
-        return self.run(context, self._execute)
 
     def _execute(self, context):
         recipe, state = _recipe(context), context.scene.synthkiln
@@ -263,9 +248,6 @@ class SYNTHKILN_OT_label_assign(_Scoped, _Reporting, bpy.types.Operator):
 
     category: StringProperty(name="Category", description="Category (empty: the panel's category)")
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         recipe, state = _recipe(context), context.scene.synthkiln
         names = [c.name for c in recipe.categories]
@@ -290,9 +272,6 @@ class SYNTHKILN_OT_label_clear(_Scoped, _Reporting, bpy.types.Operator):
     bl_idname = "synthkiln.label_clear"
     bl_label = "Clear Label"
     bl_options = {'REGISTER', 'UNDO'}
-
-    def execute(self, context):
-        return self.run(context, self._execute)
 
     def _execute(self, context):
         recipe = _recipe(context)
@@ -335,9 +314,6 @@ class SYNTHKILN_OT_item_add(_Reporting, bpy.types.Operator):
 
     data_path: StringProperty(name="Data Path", description="The list, from the scene", options={'HIDDEN'})
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         owner, name, coll = _resolve(context, self.data_path)
         element = owner.bl_rna.properties[name].fixed_type.identifier
@@ -365,9 +341,6 @@ class SYNTHKILN_OT_item_remove(_Reporting, bpy.types.Operator):
     data_path: StringProperty(name="Data Path", description="The list, from the scene", options={'HIDDEN'})
     index: IntProperty(name="Index", min=0)
 
-    def execute(self, context):
-        return self.run(context, self._execute)
-
     def _execute(self, context):
         owner, name, coll = _resolve(context, self.data_path)
         coll.remove(_index(self.index, len(coll), "entry"))
@@ -383,9 +356,6 @@ class SYNTHKILN_OT_dist_weights(_Reporting, bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO', 'INTERNAL'}
 
     data_path: StringProperty(name="Data Path", description="The distribution, from the scene", options={'HIDDEN'})
-
-    def execute(self, context):
-        return self.run(context, self._execute)
 
     def _execute(self, context):
         owner, _, weights = _resolve(context, f"{self.data_path}.weights")
@@ -404,9 +374,6 @@ class SYNTHKILN_OT_export_toggle(_Reporting, bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO', 'INTERNAL'}
 
     format: EnumProperty(name="Format", items=[(f, f.upper(), "") for f in EXPORT_FORMATS])
-
-    def execute(self, context):
-        return self.run(context, self._execute)
 
     def _execute(self, context):
         exports = _recipe(context).output.exports
