@@ -26,24 +26,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.tiny import TABLETOP, TINY_PRESET
+
 ROOT = Path(__file__).resolve().parents[1]
-TABLETOP = ROOT / "presets" / "tabletop.yaml"
 TINY = ["--resolution", "64x48", "--samples", "1"]
 SHARD_ENV = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "SK_SHARD")
 
-BASE = f"""\
-extends: {TABLETOP}
-render: {{resolution: [64, 48], samples: 1}}
-randomizers:
-  lighting:
-    - type: light
-      name: key
-      select: {{names: [Key]}}
-      energy: {{log_uniform: [60, 250]}}
-      temperature: {{uniform: [3500, 6500]}}
-      distance: {{uniform: [1.5, 2.5]}}
-      elevation: {{uniform: [40, 80]}}
-"""
+BASE = TINY_PRESET
 
 
 def _env(**extra: str) -> dict[str, str]:

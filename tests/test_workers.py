@@ -19,24 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny import TINY_PRESET
+
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 10
-BASE = f"""\
-extends: {ROOT / "presets" / "tabletop.yaml"}
-render: {{resolution: [64, 48], samples: 1}}
-output: {{frames: {FRAMES}}}
-randomizers:
-  lighting:
-    - type: light
-      name: key
-      select: {{names: [Key]}}
-      energy: {{log_uniform: [60, 250]}}
-      temperature: {{uniform: [3500, 6500]}}
-      distance: {{uniform: [1.5, 2.5]}}
-      elevation: {{uniform: [40, 80]}}
-"""
+BASE = TINY_PRESET + f"output: {{frames: {FRAMES}}}\n"
 COMPARED = ("frames", "images", "masks", "semantic", "depth")
 
 

@@ -11,25 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.tiny import TINY_PRESET
+
 ROOT = Path(__file__).resolve().parents[2]
-TABLETOP = ROOT / "presets" / "tabletop.yaml"
 SHARD_ENV = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
 
-# The bundled tabletop at 64x48, 1 sample, without the world HDRI (Cycles rebuilds its importance map
-# every frame, ~2 s at any size); the key light alone, as in tests/test_cli.py.
-TINY_PRESET = f"""\
-extends: {TABLETOP}
-render: {{resolution: [64, 48], samples: 1, denoise: false}}
-randomizers:
-  lighting:
-    - type: light
-      name: key
-      select: {{names: [Key]}}
-      energy: {{log_uniform: [60, 250]}}
-      temperature: {{uniform: [3500, 6500]}}
-      distance: {{uniform: [1.5, 2.5]}}
-      elevation: {{uniform: [40, 80]}}
-"""
 
 # Stands in for python in a farm job: the first attempt of shard 1 fails (as on a lost node); every
 # other call is the real interpreter. The shard may be an index or an engine's variable (K/N).
