@@ -42,16 +42,10 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> None:
     vl = scene.view_layers[0]
     vl.use_pass_z = True
     vl.use_pass_object_index = True
-    vl.use_pass_normal = wants(out, "normals")      # each extra pass costs render time: only when asked
-    vl.use_pass_vector = wants(out, "flow")
+    vl.use_pass_normal = out.normals      # each extra pass costs render time: only when asked
+    vl.use_pass_vector = out.flow
     if vl.use_pass_vector:
         r.use_motion_blur = False      # Cycles writes an all-zero Vector pass when motion blur is on
-
-
-def wants(out: OutputSettings, label: str) -> bool:
-    """Whether the recipe asks for an optional per-pixel label (``normals``, ``flow``, ``distance``...);
-    older OutputSettings without the field ask for none."""
-    return bool(getattr(out, label, False))
 
 
 def _render_result():
@@ -85,7 +79,7 @@ def render(scene, scratch_exr: Path, image_path: Path, out: OutputSettings) -> d
     depth = np.where(depth >= BACKGROUND_DEPTH, 0.0, depth * scale).astype(np.float32)
     labels = {"instance": np.rint(index).astype(np.uint16), "depth": depth}
     vl = scene.view_layers[0]
-    if wants(out, "distance"):
+    if out.distance:
         labels["distance"] = passes.distance_from_depth(depth, camera.intrinsics(scene, scene.camera))
     if vl.use_pass_normal:
         world = exr.find_channels(channels, compat.NORMAL_PASS_NAMES, "XYZ")

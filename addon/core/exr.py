@@ -261,8 +261,3 @@ def write_channels(path: Path, channels: dict[str, np.ndarray]) -> None:
     if any(not n or "\0" in n for n in data):
         raise ValueError(f"EXR channel names must be non-empty and free of NUL: {sorted(data)}")
     atomic_write_bytes(path, _encode(data))
-
-
-def write_depth(path: Path, depth: np.ndarray) -> None:
-    """Planar z-depth in metres as channel ``Z``."""
-    write_channels(path, {"Z": depth})

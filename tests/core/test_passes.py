@@ -92,14 +92,14 @@ def test_semantic_mask_maps_instances_to_categories():
         passes.semantic_from_instance(mask, {1: 70000})
 
 
-def test_write_channels_round_trips_and_keeps_write_depth(tmp_path):
+def test_write_channels_round_trips_and_stores_float32(tmp_path):
     rng = np.random.default_rng(1)
     n = rng.normal(size=(5, 7, 3)).astype(np.float32)
     exr.write_channels(tmp_path / "n.exr", {"X": n[..., 0], "Y": n[..., 1], "Z": n[..., 2]})
     back = exr.read_channels(tmp_path / "n.exr")
     assert sorted(back) == ["X", "Y", "Z"]
     assert np.array_equal(np.stack([back[c] for c in "XYZ"], -1), n)
-    exr.write_depth(tmp_path / "d.exr", n[..., 0].astype(np.float64))
+    exr.write_channels(tmp_path / "d.exr", {"Z": n[..., 0].astype(np.float64)})     # depth, as the pipeline writes it
     d = exr.read_channels(tmp_path / "d.exr")
     assert list(d) == ["Z"] and d["Z"].dtype == np.float32 and np.array_equal(d["Z"], n[..., 0])
     with pytest.raises(ValueError):
