@@ -22,6 +22,7 @@ from addon.core import exports, jobreport
 from addon.core.errors import UserError
 from addon.core.job import parse_shard, read_manifest
 from addon.core.preset import load_layers, load_preset, origin_of
+from addon.core.report import build as report_build
 from headless import farm
 from headless import status as status_cmd
 from headless import workers as pool
@@ -255,6 +256,28 @@ def check(directory: Path):
             click.echo(line)
         raise click.ClickException(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {directory}")
     click.echo(summary)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="REAL_COCO.json",
+              help="A human-labelled COCO file: its statistics go beside the synthetic ones, with the gaps ranked.")
+@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              metavar="REAL_DIR", help="The real COCO file's image folder (for image brightness).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Report folder (default: DIRECTORY/report); replaced whole when the new report is ready.")
+@click.option("--worst", type=click.Choice(report_build.WORST_METRICS), default="min_visibility", show_default=True,
+              help="What ranks the worst frames (the lowest first).")
+@click.option("--samples", type=click.IntRange(min=0), default=12, show_default=True,
+              help="Frames in the contact sheet, spread over the dataset.")
+def report(directory: Path, compare: Path | None, images: Path | None, out: Path | None, worst: str, samples: int):
+    """Write an HTML report of a dataset: counts, balance, histograms, box heat map, rare events,
+    contact sheets and the job; with --compare, side by side with real data and the largest gaps first.
+
+    Prints the path of the report's index.html (open it in any browser; no server needed)."""
+    index = report_build.build_report(directory, out, compare, images, worst=worst, samples=samples,
+                                      report=lambda line: click.echo(line, err=True))
+    click.echo(index)
 
 
 @main.command()

@@ -24,6 +24,7 @@ from ..core.job import GENERATOR, VERSION, Shard, application_order, object_attr
 from ..core.randomizers import Context
 from ..core.recipe import Recipe
 from ..core.rng import render_seed
+from ..core.status import record_frame_time
 from . import appliers
 from . import camera, compat, labels, render, scene as scene_setup
 
@@ -38,6 +39,7 @@ class FrameJob:
         self.targets: list[scene_setup.Target] = []
         self.contexts: dict[str, Context] = {}
         self._scratch: Path | None = None
+        self.rare: dict[str, list[int]] = {}   # the last applied frame's rare-mixture draws, for its record
 
     # -- setup ---------------------------------------------------------------------------------------
     def prepare(self) -> "FrameJob":
@@ -72,7 +74,8 @@ class FrameJob:
         """Sample frame ``index`` and apply it to the scene; returns the sampled values and what the
         appliers report having done (retries, settled poses, achieved occlusion...)."""
         seed = self.recipe.output.seed
-        values = sample_frame(self.recipe, seed, index, self.contexts)
+        self.rare = {}
+        values = sample_frame(self.recipe, seed, index, self.contexts, self.rare)
         applied = {}
         phase = None
         for r in application_order(self.recipe):
@@ -133,6 +136,8 @@ class FrameJob:
         record = {"synthkiln": VERSION, "frame": index, "seed": out.seed, "width": w, "height": h,
                   "files": files, "camera": {"name": cam.name, "K": K.tolist(), "world_to_camera": w2c.tolist()},
                   "values": values, "applied": applied, "objects": objects}
+        if self.rare:
+            record["rare"] = self.rare    # [draws, rare draws] per parameter with a rare mixture
         atomic_write_json(root / layout.record_name(index), record)
         return record
 
@@ -174,8 +179,10 @@ class DatasetRun:
             self.job.render_frame(index, self.root)
         except OSError as e:
             raise UserError(f"cannot write frame {index} to {self.root}: {e.strerror or e}") from None
+        seconds = time.perf_counter() - t0
+        record_frame_time(self.root, index, seconds)
         self.rendered += 1
-        progress_log.info("frame %d done in %.2fs", index, time.perf_counter() - t0,
+        progress_log.info("frame %d done in %.2fs", index, seconds,
                           extra={"sk_done": self.skipped + self.rendered, "sk_total": self.total, "sk_frame": index})
         return True
 

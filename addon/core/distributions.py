@@ -9,13 +9,31 @@ YAML spellings (see ``parse``): ``3.0`` · ``{uniform: [a, b]}`` · ``{normal: [
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 KINDS = ("constant", "uniform", "normal", "log_uniform", "choice")
+
+# How often each distribution took its rare branch, for the dataset report. Context-local rather than a
+# parameter: ``sample`` is called from every randomizer, and counting must change neither their
+# signatures nor any draw. Off (None) unless a caller opens ``rare_tally``.
+_TALLY: contextvars.ContextVar[dict[int, list[int]] | None] = contextvars.ContextVar("rare_tally", default=None)
+
+
+@contextlib.contextmanager
+def rare_tally() -> Iterator[dict[int, list[int]]]:
+    """Count rare-mixture draws made inside the block: ``{id(distribution): [draws, hits]}``."""
+    tally: dict[int, list[int]] = {}
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
 
 
 def f32(value: float) -> float:
@@ -53,8 +71,15 @@ class Distribution:
     # -- sampling ---------------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Any:
         """One draw. The number of values taken from ``rng`` depends only on the parameters."""
-        if self.rare_p > 0.0 and rng.random() < self.rare_p:
-            return float(rng.uniform(self.rare_min, self.rare_max))
+        if self.rare_p > 0.0:
+            hit = rng.random() < self.rare_p
+            tally = _TALLY.get()
+            if tally is not None:
+                counts = tally.setdefault(id(self), [0, 0])
+                counts[0] += 1
+                counts[1] += int(hit)
+            if hit:
+                return float(rng.uniform(self.rare_min, self.rare_max))
         if self.kind == "constant":
             return self.value
         if self.kind == "uniform":

@@ -27,13 +27,13 @@ from typing import Callable, Iterable
 
 from . import layout
 from .errors import DatasetError, UserError
+from .fsio import STAGING, staging_dir, swap_in
 from .job import read_manifest
 from .recipe import EXPORT_FORMATS, OutputSettings
 from .schema import SchemaError, field_specs, from_data, path_str
 
 FORMATS = EXPORT_FORMATS
 ID_STRIDE = 65536  # instance ids are uint16 mask values, 1..65535
-STAGING = ".partial-"  # exports/.<format>.partial-<pid>: a format being built
 
 
 # -- reading ---------------------------------------------------------------------------------------------
@@ -246,30 +246,6 @@ class Context:
         return split_of(self.seed, frame, float(self.settings.val_fraction))
 
 
-def _staging(final: Path) -> Path:
-    return final.with_name(f".{final.name}{STAGING}{os.getpid()}")
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` (a folder) by ``staging``: the old export is moved aside first, so the window
-    without an export is two renames long. Two shards finishing together may both export (the same
-    content): whoever loses a rename race moves the winner's copy aside and tries again."""
-    olds = []
-    for attempt in range(5):
-        try:
-            if final.exists():
-                old = final.with_name(f".{final.name}.old-{os.getpid()}-{attempt}")
-                os.replace(final, old)
-                olds.append(old)
-            os.replace(staging, final)
-            break
-        except OSError:
-            if attempt == 4:
-                raise
-    for old in olds:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 STALE_AFTER = 6 * 3600  # s: a staging folder untouched this long was left by a crash
 
 
@@ -318,7 +294,7 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
         _clean_stale_staging(exports_dir)
         for name in wanted:
             final = exports_dir / makers[name].DIR
-            staging = _staging(final)
+            staging = staging_dir(final)
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             staged.append((staging, final))
@@ -333,7 +309,7 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
                     main = w.finish()
                     written.append(final / main.relative_to(staging))
         for staging, final in staged:
-            _swap_in(staging, final)
+            swap_in(staging, final)
         staged = []
     except OSError as e:
         raise DatasetError(f"cannot write the exports in {exports_dir}: {e.strerror or e}") from None

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 TEMP_MARK = ".sk-tmp"
+STAGING = ".partial-"  # .<folder>.partial-<pid>: a folder being built (an export format, a report)
 
 
 def temp_path(path: Path) -> Path:
@@ -63,3 +65,29 @@ def _writer_alive(pid: int) -> bool:
     except OSError:          # EPERM: alive, another user's
         return True
     return True
+
+
+# -- whole folders ----------------------------------------------------------------------------------------
+def staging_dir(final: Path) -> Path:
+    """Where a folder is built before ``swap_in`` puts it at ``final`` (same parent, so renames are atomic)."""
+    return final.with_name(f".{final.name}{STAGING}{os.getpid()}")
+
+
+def swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` (a folder) by ``staging``: the old folder is moved aside first, so the window
+    without one is two renames long. Two shards finishing together may both export (the same content):
+    whoever loses a rename race moves the winner's copy aside and tries again."""
+    olds = []
+    for attempt in range(5):
+        try:
+            if final.exists():
+                old = final.with_name(f".{final.name}.old-{os.getpid()}-{attempt}")
+                os.replace(final, old)
+                olds.append(old)
+            os.replace(staging, final)
+            break
+        except OSError:
+            if attempt == 4:
+                raise
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)

@@ -18,9 +18,11 @@ from typing import Any
 from . import layout
 from .errors import DatasetError, UserError
 from .fsio import atomic_write_json
+from .distributions import Distribution, rare_tally
 from .randomizers import Context, FrameState, Randomizer
 from .recipe import Recipe, recipe_to_data
 from .rng import stream
+from .schema import field_specs
 
 GENERATOR = "SynthKiln"
 VERSION = "0.1.0"
@@ -67,10 +69,14 @@ def views_per_scene(recipe: Recipe) -> int:
     return max([r.views() for r in recipe.randomizers.all() if r.enabled] or [1])
 
 
-def sample_frame(recipe: Recipe, seed: int, index: int, contexts: dict[str, Context]) -> dict[str, Any]:
+def sample_frame(recipe: Recipe, seed: int, index: int, contexts: dict[str, Context],
+                 rare: dict[str, list[int]] | None = None) -> dict[str, Any]:
     """Every enabled randomizer's draw for frame ``index``, each from its own named stream, in
     application order, sharing one ``FrameState``. With several views per scene sample, the scene's
-    draws are keyed by ``index // views`` and only per-view randomizers by ``index``."""
+    draws are keyed by ``index // views`` and only per-view randomizers by ``index``.
+
+    ``rare``, if given, is filled with ``{"<key>.<field>": [draws, rare draws]}`` for every parameter
+    with a rare-event mixture (what the dataset report compares with ``rare.p``)."""
     views = views_per_scene(recipe)
     state = FrameState(index=index, scene_index=index // views, balance=recipe.balance_shares())
     values = {}
@@ -78,8 +84,24 @@ def sample_frame(recipe: Recipe, seed: int, index: int, contexts: dict[str, Cont
         ctx = contexts.get(r.key()) or Context()
         ctx = dataclasses.replace(ctx, frame=state)
         key_index = index if r.PER_VIEW else state.scene_index
-        values[r.key()] = r.sample(stream(seed, key_index, r.key()), ctx)
+        with rare_tally() as tally:
+            values[r.key()] = r.sample(stream(seed, key_index, r.key()), ctx)
+        if rare is not None:
+            for path, d in rare_parameters(r):
+                rare[f"{r.key()}.{path}"] = tally.get(id(d), [0, 0])
     return values
+
+
+def rare_parameters(obj: Any, prefix: str = "") -> list[tuple[str, Distribution]]:
+    """(field path, distribution) of every parameter of a randomizer with a rare-event mixture."""
+    out = []
+    for spec in field_specs(type(obj)):
+        value = getattr(obj, spec.name)
+        if spec.kind == "dist" and value.rare_p > 0.0:
+            out.append((prefix + spec.name, value))
+        elif spec.kind == "struct":
+            out.extend(rare_parameters(value, f"{prefix}{spec.name}."))
+    return out
 
 
 def object_attributes(recipe: Recipe, values: dict[str, Any]) -> dict[str, dict[str, Any]]:

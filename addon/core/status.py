@@ -140,6 +140,43 @@ def live_state(hb: dict, now: float, host: str | None = None) -> str:
     return STALE if now - float(hb.get("updated") or 0) > STALE_AFTER else RUNNING
 
 
+# -- frame times -------------------------------------------------------------------------------------------
+TIMES = re.compile(r"times-.+\.tsv")
+
+
+def record_frame_time(root: Path, index: int, seconds: float) -> None:
+    """Append one rendered frame's wall time to this process's log, ``shards/times-HOST-PID.tsv``, for the
+    dataset report. Append-only and one file per process: no rewrite per frame, no shared writers.
+    Best effort, like heartbeats: timing never fails a render."""
+    folder = Path(root) / SHARDS
+    try:
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"times-{socket.gethostname()}-{os.getpid()}.tsv", "a", encoding="ascii") as f:
+            f.write(f"{index}\t{seconds:.4f}\n")
+    except OSError:
+        pass
+
+
+def read_frame_times(root: Path) -> dict[int, float]:
+    """Seconds per frame from every process's log (a frame rendered twice keeps its later time)."""
+    out: dict[int, float] = {}
+    folder = Path(root) / SHARDS
+    logs = sorted((p for p in folder.iterdir() if TIMES.fullmatch(p.name)), key=lambda p: p.stat().st_mtime) \
+        if folder.is_dir() else []
+    for p in logs:
+        try:
+            lines = p.read_text("ascii").splitlines()
+        except (OSError, ValueError):
+            continue
+        for line in lines:
+            frame, _, seconds = line.partition("\t")
+            try:
+                out[int(frame)] = float(seconds)
+            except ValueError:
+                continue        # a line cut short by a crash
+    return out
+
+
 # -- the status of a job ---------------------------------------------------------------------------------
 @dataclass
 class ShardStatus:
@@ -331,6 +368,11 @@ def merge_datasets(sources: list[Path], out: Path, report: Callable[[str], None]
                 _place(rec_path, dst_rec)
                 owner[index] = src
                 counts["frames"] += 1
+            if (src / SHARDS).is_dir():     # frame-time logs (names are unique per host and process)
+                for log in (p for p in (src / SHARDS).iterdir() if TIMES.fullmatch(p.name)):
+                    (out / SHARDS).mkdir(exist_ok=True)
+                    if not (out / SHARDS / log.name).exists():
+                        shutil.copyfile(log, out / SHARDS / log.name)
     except OSError as e:
         raise DatasetError(f"cannot merge into {out}: {e.strerror or e}"
                            f"{f' ({e.filename})' if getattr(e, 'filename', None) else ''}") from None

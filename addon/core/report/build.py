@@ -1,0 +1,109 @@
+"""``build_report``: a dataset folder (and optionally a real COCO set) in, ``report/index.html`` out.
+
+The one entry point for ``synthkiln report`` and the sidebar's Open Report. The report is drawn in a
+staging folder and swapped in whole, so a browser never shows half a report, and a failed build leaves
+the last good one in place.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import layout
+from ..errors import DatasetError, UserError
+from ..exports import iter_records
+from ..fsio import staging_dir, swap_in
+from ..job import read_manifest
+from ..jobreport import summarize
+from ..status import FAILED, job_status, read_frame_times
+from .compare import gaps
+from .model import JobInfo, Report
+from .real import coco_stats
+from .stats import dataset_stats, spread
+
+REPORT_DIR = "report"
+WORST_METRICS = ("min_visibility", "mean_visibility", "smallest_box", "brightness", "objects")
+
+
+def default_out(root: Path) -> Path:
+    return Path(root) / REPORT_DIR
+
+
+def collect(root: Path, compare: Path | None = None, images: Path | None = None, *,
+            worst: str = "min_visibility", samples: int = 12, worst_count: int = 8) -> Report:
+    """Everything the report shows, as data (no drawing)."""
+    root = Path(root)
+    if worst not in WORST_METRICS:
+        raise UserError(f"--worst {worst!r}: expected one of {', '.join(WORST_METRICS)}")
+    if images is not None and compare is None:
+        raise UserError("--images names the real data's image folder: it needs --compare REAL_COCO.json")
+    manifest = read_manifest(root)
+    if not layout.record_indices(root):
+        raise DatasetError(f"{root}: the dataset has no finished frames yet: render some, then report")
+    notes: list[str] = []
+    synthetic, frames, rare = dataset_stats(root, manifest, iter_records(root), note=notes.append)
+    summary = summarize(root)
+
+    real = gap_rows = None
+    if compare is not None:
+        real = coco_stats(Path(compare), images, note=notes.append)
+        gap_rows = gaps(synthetic, real)
+        if images is None:
+            notes.append("Real image brightness needs the real images: add --images REAL_DIR.")
+        shared = set(synthetic.categories) & set(real.categories)
+        if not shared:
+            notes.append("No category name is shared by the synthetic and the real data: the category mix "
+                         "cannot match (rename categories in the recipe to the real dataset's names).")
+
+    status = job_status(root)
+    times = read_frame_times(root)
+    recipe = manifest.get("recipe") or {}
+    res = (recipe.get("render") or {}).get("resolution")
+    job = JobInfo(frames_done=len(frames), frames_planned=int(manifest.get("frames") or 0),
+                  seed=int(manifest.get("seed") or 0), recipe_hash=str(manifest.get("recipe_hash") or ""),
+                  created=str(manifest.get("created") or ""), blender=str(manifest.get("blender") or ""),
+                  version=str(manifest.get("version") or ""),
+                  resolution=tuple(res) if isinstance(res, list) and len(res) == 2 else None,
+                  shards=[{**s.__dict__, "planned": s.planned} for s in status.shards],
+                  seconds_per_frame=np.asarray([times[r.index] for r in frames if r.index in times], np.float64),
+                  constraint_failures=summary["constraint_failures"],
+                  failed_shards=[s.shard for s in status.shards if s.state == FAILED])
+    if not times:
+        notes.append("No frame times were recorded for this dataset (rendered before timing logs, or merged "
+                     "without its shards/ folder).")
+
+    ranked = sorted((r for r in frames if getattr(r, worst) is not None), key=lambda r: (getattr(r, worst), r.index))
+    return Report(root=root, title=f"SynthKiln dataset report: {root.resolve().name}", job=job,
+                  synthetic=synthetic, real=real, real_source=str(compare) if compare is not None else None,
+                  gaps=gap_rows or [], balance=summary["balance"], rare=rare, frames=frames,
+                  sample_frames=[frames[i].index for i in spread(len(frames), samples)],
+                  worst_metric=worst, worst_frames=[r.index for r in ranked[:worst_count]], notes=notes)
+
+
+def build_report(root: Path, out: Path | None = None, compare: Path | None = None, images: Path | None = None,
+                 *, worst: str = "min_visibility", samples: int = 12,
+                 report: Callable[[str], None] | None = None) -> Path:
+    """Write the report for dataset ``root`` into ``out`` (default ``root/report``); returns its index.html."""
+    from .page import render_report     # matplotlib is imported only when a report is drawn
+
+    data = collect(root, compare, images, worst=worst, samples=samples)
+    out = Path(out) if out is not None else default_out(root)
+    staging = staging_dir(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        index = render_report(data, staging)
+        swap_in(staging, out)
+    except OSError as e:
+        raise UserError(f"cannot write the report to {out}: {e.strerror or e}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if report:
+        for line in data.notes:
+            report(f"note: {line}")
+    return out / index.name
