@@ -3,7 +3,10 @@ these very operators through ``bpy.ops.synthkiln.*``, so the UI and the farm can
 
 import json
 import os
+import shutil
+import subprocess
 import time
+import webbrowser
 from pathlib import Path
 
 import bpy
@@ -11,6 +14,7 @@ from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..bridge.pipeline import DatasetRun, FrameJob
+from ..core import layout
 from ..core.errors import UserError
 from ..core.job import parse_shard
 from ..core.preset import merge_data, load_preset, save_preset
@@ -236,6 +240,47 @@ class SYNTHKILN_OT_open_output(bpy.types.Operator):
         return {'FINISHED'}
 
 
+def build_report(root: Path) -> Path:
+    """The dataset's report: drawn in Blender's own Python when it has matplotlib, else by the headless
+    runner's ``synthkiln report`` (its install has matplotlib); returns the report's index.html."""
+    from ..core.report import build, plots
+    if plots.matplotlib_available():
+        return build.build_report(root)
+    cli = shutil.which("synthkiln")
+    if cli is None:
+        raise UserError("The report's plots need matplotlib, which this Blender's Python lacks, and no "
+                        f"`synthkiln` command is on PATH: install the headless runner, or run "
+                        f"`synthkiln report {root}` where it is installed")
+    p = subprocess.run([cli, "report", str(root)], capture_output=True, text=True)
+    if p.returncode:
+        lines = (p.stderr or p.stdout).strip().splitlines()
+        raise UserError(f"synthkiln report failed: {lines[-1] if lines else f'exit status {p.returncode}'}")
+    return Path(p.stdout.strip().splitlines()[-1])
+
+
+class SYNTHKILN_OT_open_report(_Reporting, bpy.types.Operator):
+    """Build the dataset's report (counts, balance, histograms, contact sheets, the job) and open it in the
+    web browser"""
+    bl_idname = "synthkiln.open_report"
+    bl_label = "Open Report"
+
+    @classmethod
+    def poll(cls, context):
+        state = context.scene.synthkiln
+        if not state.initialized or SYNTHKILN_OT_render_dataset.running:
+            return False
+        try:
+            return (output_path(state.recipe.output.directory) / layout.MANIFEST).is_file()
+        except (OSError, ValueError):
+            return False
+
+    def _execute(self, context):
+        index = build_report(output_path(context.scene.synthkiln.recipe.output.directory))
+        webbrowser.open(index.as_uri())     # Python's, not wm.url_open: that one does nothing without a window
+        self.report({'INFO'}, f"Report written to {index}")
+        return {'FINISHED'}
+
+
 class SYNTHKILN_OT_check_scene(_Reporting, bpy.types.Operator):
     """List what would spoil a dataset: no targets or camera, missing images or folders, unlabelled
     visible objects, randomizers whose selection matches nothing"""
@@ -294,7 +339,8 @@ class SYNTHKILN_OT_export_preset(_Reporting, bpy.types.Operator, ExportHelper):
 
 
 classes = (SYNTHKILN_OT_randomize, SYNTHKILN_OT_render_dataset, SYNTHKILN_OT_import_preset,
-           SYNTHKILN_OT_export_preset, SYNTHKILN_OT_open_output, SYNTHKILN_OT_check_scene)
+           SYNTHKILN_OT_export_preset, SYNTHKILN_OT_open_output, SYNTHKILN_OT_open_report,
+           SYNTHKILN_OT_check_scene)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 

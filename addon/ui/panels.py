@@ -275,12 +275,13 @@ class SYNTHKILN_PT_run(bpy.types.Panel):
                 layout.label(text=state.render_status)
         row = layout.row(align=True)
         row.operator("synthkiln.open_output", icon='FILE_FOLDER')
+        row.operator("synthkiln.open_report", icon='GRAPH')
+        row = layout.row(align=True)
         row.operator("synthkiln.check_scene", icon='VIEWZOOM')
+        row.operator("synthkiln.recipe_new", icon='FILE_NEW')
         row = layout.row(align=True)
         row.operator("synthkiln.import_preset", text="Import Preset...", icon='IMPORT')
         row.operator("synthkiln.export_preset", text="Export Preset...", icon='EXPORT')
-        row = layout.row(align=True)
-        row.operator("synthkiln.recipe_new", icon='FILE_NEW')
         if state.check_done:
             box = layout.box()
             if not len(state.check_problems):

@@ -2,6 +2,8 @@
 ``props.read_recipe`` (so through the schema's checks), the result survives export/import, and
 registration leaves nothing behind."""
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,6 +270,58 @@ def test_render_dataset_fills_the_progress(scene, tmp_path):
     assert ops.open_output.poll()
 
 
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A stand-in web browser (``$BROWSER``) that writes down what it was asked to open. Module-wide:
+    Python's ``webbrowser`` reads ``$BROWSER`` once per process."""
+    folder = tmp_path_factory.mktemp("browser")
+    script, log = folder / "browser", folder / "opened.txt"
+    script.write_text(f'#!/bin/sh\necho "$1" >> {log}\n')
+    script.chmod(0o755)
+    old = os.environ.get("BROWSER")
+    os.environ["BROWSER"] = str(script)
+    yield log
+    if old is None:
+        os.environ.pop("BROWSER", None)
+    else:
+        os.environ["BROWSER"] = old
+
+
+def rendered_scene(scene, root: Path, frames: int = 3):
+    r = scene.synthkiln.recipe
+    ops.category_add(name="box")
+    ops.label_assign(category="box", scope="ACTIVE")
+    r.output.directory, r.output.frames = str(root), frames
+    r.render.resolution, r.render.samples, r.render.denoise = (32, 24), 1, False
+    assert not ops.open_report.poll()                   # no dataset yet
+    assert ops.render_dataset() == {"FINISHED"}
+    assert ops.open_report.poll()
+
+
+@pytest.mark.render
+def test_open_report_builds_the_report_and_opens_it(scene, tmp_path, browser):
+    rendered_scene(scene, tmp_path / "ds")
+    assert ops.open_report() == {"FINISHED"}
+    index = tmp_path / "ds" / "report" / "index.html"
+    assert "box" in index.read_text() and len(list(index.parent.glob("*.png"))) >= 5
+    assert browser.read_text().splitlines()[-1] == index.as_uri()
+
+
+@pytest.mark.render
+def test_open_report_in_a_blender_without_matplotlib(scene, tmp_path, browser, monkeypatch):
+    """Official Blender builds lack matplotlib: the report is drawn by the headless runner's command."""
+    from addon.core.report import plots
+    monkeypatch.setattr(plots, "matplotlib_available", lambda: False)
+    rendered_scene(scene, tmp_path / "ds")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    with pytest.raises(RuntimeError, match="no `synthkiln` command is on PATH"):
+        ops.open_report()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")      # the venv's synthkiln
+    assert ops.open_report() == {"FINISHED"}
+    index = tmp_path / "ds" / "report" / "index.html"
+    assert browser.read_text().splitlines()[-1] == index.as_uri() and index.is_file()
+
+
 def test_register_unregister_register_leaves_nothing(addon_registered):
     import addon
     from addon.ui import operators
@@ -291,7 +345,7 @@ def test_register_unregister_register_leaves_nothing(addon_registered):
         ids = op_ids()
         for needed in ("recipe_new", "randomizer_add", "randomizer_remove", "randomizer_move", "category_add",
                        "category_remove", "label_assign", "label_clear", "check_scene", "open_output",
-                       "randomize", "render_dataset", "import_preset", "export_preset"):
+                       "open_report", "randomize", "render_dataset", "import_preset", "export_preset"):
             assert needed in ids
         addon.unregister()
         assert ours() == [] and not hasattr(bpy.types.Scene, "synthkiln")

@@ -34,10 +34,11 @@ MIRROR = os.environ.get("SYNTHKILN_DEBIAN_MIRROR", "http://deb.debian.org/debian
 CACHE = Path(os.environ.get("SYNTHKILN_GUI_CACHE", "/var/cache/synthkiln-gui"))
 SUITES = ("trixie", "sid")
 # What a GUI run needs inside: Blender (system Python; numpy is not pulled in by Debian's blender), an X
-# server, screenshots, software OpenGL, OCR of the sidebar, and PyYAML for Pythons the extension's bundled
-# wheels do not cover (sid's Python 3.14).
+# server, screenshots, software OpenGL, OCR of the sidebar, PyYAML for Pythons the extension's bundled
+# wheels do not cover (sid's Python 3.14), and matplotlib (with Pillow) so Open Report draws the report
+# inside this Blender, as it does for a user who installed it.
 PACKAGES = ("blender", "python3-numpy", "python3-yaml", "xvfb", "xauth", "imagemagick", "libgl1-mesa-dri",
-            "tesseract-ocr", "tesseract-ocr-eng")
+            "tesseract-ocr", "tesseract-ocr-eng", "python3-matplotlib")
 # sid's Blender 5.2 imports cattrs and requests in its bundled extensions add-on (bl_pkg) without
 # the Debian package depending on them.
 EXTRA = {"sid": ("python3-cattr", "python3-requests")}

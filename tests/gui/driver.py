@@ -199,6 +199,7 @@ def script():
     yield 0.5
     screenshot("rendered")
     call("open_output", optional=True) if CFG.get("open_output") else None
+    call("open_report", optional=True)       # builds gui_out/report and hands it to $BROWSER (a recorder)
 
 
 def tick(gen=script()):

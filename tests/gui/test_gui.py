@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -298,3 +299,17 @@ def test_exported_preset_roundtrips(session):
     from addon.core.recipe import recipe_to_data
     _close(recipe_to_data(load_preset(session.art / "exported.yaml")),
            recipe_to_data(load_preset(session.art / "preset.yaml")), "recipe")
+
+
+def test_open_report_in_the_gui(session):
+    """Open Report after the modal render: the report is drawn inside this Blender (with Debian's matplotlib)
+    and handed to the web browser ($BROWSER, a recorder in inside.sh)."""
+    assert "open_report" not in session.results["skipped"], "Open Report is not registered"
+    errors = [e for e in session.results["optional_errors"] if e.startswith("open_report")]
+    assert not errors, errors
+    index = session.art / "gui_out" / "report" / "index.html"
+    assert index.is_file() and len(list(index.parent.glob("*.png"))) >= 5
+    assert f"{FRAMES} done of {FRAMES} planned" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", index.read_text()))
+    opened = (session.art / "browser.txt").read_text().split()
+    assert len(opened) == 1 and opened[0].startswith("file:///") and \
+        opened[0].endswith("/gui_out/report/index.html"), opened

@@ -21,6 +21,7 @@ class Statistic:
     unit: str
     per: str            # "box" or "image": what one sample is
     log: bool = False   # plot on a log x axis (sizes and ratios span decades)
+    bounds: tuple[float, float] | None = None   # the statistic's whole range (shares): the plot's x axis
 
 
 # The numeric statistics, in the order the report shows them. A dataset has a sample array for each key it
@@ -28,11 +29,12 @@ class Statistic:
 STATISTICS: tuple[Statistic, ...] = (
     Statistic("box_size", "Box size", "√(box area / image area)", "box", log=True),
     Statistic("aspect", "Box aspect ratio", "width / height", "box", log=True),
-    Statistic("visibility", "Visibility", "visible share of the object's silhouette", "box"),
-    Statistic("truncation", "Truncation", "share of the object outside the image", "box"),
+    Statistic("visibility", "Visibility", "visible share of the object's silhouette", "box", bounds=(0.0, 1.0)),
+    Statistic("truncation", "Truncation", "share of the object outside the image", "box", bounds=(0.0, 1.0)),
     Statistic("depth", "Object depth", "m from the camera (camera-space z)", "box"),
     Statistic("objects_per_image", "Objects per image", "visible instances", "image"),
-    Statistic("brightness", "Image brightness", "mean luma (Rec. 709), 0-1", "image"),
+    Statistic("brightness", "Image brightness", "mean luma of the stored sRGB values, 0-1", "image",
+              bounds=(0.0, 1.0)),
 )
 BY_KEY = {s.key: s for s in STATISTICS}
 

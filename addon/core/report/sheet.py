@@ -1,0 +1,71 @@
+"""Thumbnails for the report's contact sheets (sample frames, worst frames): each frame drawn by
+``preview.render_preview`` (mask fill, boxes, labels), scaled down and written beside the page.
+
+One frame that cannot be drawn (image deleted, record broken) becomes a caption saying why, not a failed
+report: the report is most wanted exactly when a dataset has problems.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .. import layout
+from ..errors import DatasetError
+from ..exports import read_record
+from ..fsio import atomic_write_bytes
+from ..job import read_manifest
+from ..preview import _import_pillow, category_colours, render_preview
+from .model import Report
+
+THUMB = 320           # longest side, px (the page shows them ~220 px wide; sharp on high-DPI screens)
+JPEG_QUALITY = 88
+
+
+@dataclass
+class Thumb:
+    index: int
+    file: str | None        # relative to the report folder; None when the frame could not be drawn
+    width: int = 0
+    height: int = 0
+    problem: str | None = None
+
+
+def thumbnail_name(index: int) -> str:
+    return f"frame_{layout.stem(index)}.jpg"
+
+
+def _thumbnail(rgb: np.ndarray, size: int) -> tuple[bytes, int, int]:
+    Image, _, _ = _import_pillow()
+    img = Image.fromarray(rgb, "RGB")
+    img.thumbnail((size, size), Image.Resampling.LANCZOS)  # only ever shrinks, keeps the aspect
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buf.getvalue(), img.width, img.height
+
+
+def write_thumbnails(report: Report, out: Path, indices: Iterable[int], size: int = THUMB) -> dict[int, Thumb]:
+    """A thumbnail per frame index (each drawn once, however often it is asked for), written into ``out``."""
+    _import_pillow()  # fail early with the clear message
+    root = Path(report.root)
+    try:
+        colours = category_colours(read_manifest(root))
+    except DatasetError:
+        colours = {}  # automatic colours: the data side reports the missing manifest
+    thumbs: dict[int, Thumb] = {}
+    for index in indices:
+        if index in thumbs:
+            continue
+        try:
+            data, w, h = _thumbnail(render_preview(root, read_record(root, index), colours), size)
+        except (DatasetError, OSError) as exc:  # OSError: a mask file missing or unreadable
+            thumbs[index] = Thumb(index, None, problem=str(exc))
+            continue
+        name = thumbnail_name(index)
+        atomic_write_bytes(Path(out) / name, data)
+        thumbs[index] = Thumb(index, name, w, h)
+    return thumbs

@@ -1,0 +1,189 @@
+"""``synthkiln report`` end to end: a real rendered job (balance, a rare-event mixture, frame times) into
+an HTML report; compared with a real COCO file written by hand and with the dataset's own COCO export
+(read by pycocotools); the page loaded in headless Chromium; bad input refused with one clear message."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from addon.core.png import encode_png
+from addon.core.report.build import collect
+from tests.test_cli import BASE, TINY, ok, one_error, sk
+
+pytestmark = pytest.mark.bpy
+
+PRESET = BASE.replace("energy: {log_uniform: [60, 250]}",
+                      "energy: {log_uniform: [60, 250], rare: {p: 0.3, uniform: [5, 10]}}") + """\
+  objects:
+    - {type: object_count, name: count, select: {collection: Targets}, count: 4}
+    - {type: object_pose, name: scatter, select: {collection: Targets}, mode: surface, surface: Table, margin: 0.05}
+  materials:
+    - {type: material_color, name: colour, mode: palette, palette: {choice: [red, blue]}, attribute: colour}
+  camera:
+    - {type: camera_shell, name: top, look_at: [0, 0, 0], distance: {uniform: [1.6, 2.4]}, elevation: 70,
+       azimuth: {uniform: [0, 360]}, focal_length: 35}
+balance:
+  - {attribute: colour, shares: {red: 0.75, blue: 0.25}}
+"""
+FRAMES = 8
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    work = tmp_path_factory.mktemp("report")
+    (work / "job.yaml").write_text(PRESET)
+    ok(sk("render", work / "job.yaml", "--frames", FRAMES, "--out", work / "ds", *TINY, cwd=work))
+    return work
+
+
+def real_coco(work: Path) -> tuple[Path, Path]:
+    """A small "real" set, written by hand: photos at another size, bigger and fewer boxes, one crowd."""
+    photos = work / "photos"
+    photos.mkdir(exist_ok=True)
+    images, anns = [], []
+    for i, (w, h, grey) in enumerate([(320, 240, 30), (320, 240, 60), (640, 480, 90)], start=1):
+        (photos / f"p{i}.png").write_bytes(encode_png(np.full((h, w, 3), grey, np.uint8)))
+        images.append({"id": i, "file_name": f"p{i}.png", "width": w, "height": h})
+        anns.append({"id": 10 * i, "image_id": i, "category_id": 1, "bbox": [w / 4, h / 4, w / 2, h / 2],
+                     "area": w * h / 4, "iscrowd": 0})
+    anns.append({"id": 99, "image_id": 3, "category_id": 2, "bbox": [0, 0, 640, 100], "iscrowd": 1})
+    coco = {"info": {"description": "hand-labelled photos"}, "images": images, "annotations": anns,
+            "categories": [{"id": 1, "name": "mug", "supercategory": "kitchenware"},
+                           {"id": 2, "name": "cup", "supercategory": "kitchenware"}]}
+    path = work / "real.json"
+    path.write_text(json.dumps(coco, indent=1))
+    return path, photos
+
+
+class Page(HTMLParser):
+    """What a browser would fetch, and the text a reader sees."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.srcs, self.hrefs, self.text = [], [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("src"):
+            self.srcs.append(a["src"])
+        if a.get("href"):
+            self.hrefs.append(a["href"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_of_a_rendered_job(job):
+    p = ok(sk("report", job / "ds", cwd=job))
+    index = Path(p.stdout.strip().splitlines()[-1])
+    assert index == job / "ds" / "report" / "index.html"
+    page = Page(index.read_text())
+    text = " ".join(page.text)
+    for src in page.srcs:
+        assert not re.match(r"^(https?:)?//", src), src                   # self-contained
+        assert (index.parent / src).is_file(), src
+    assert len([s for s in page.srcs if s.endswith(".png")]) >= 8
+    assert f"{FRAMES} done of {FRAMES} planned" in text
+    assert re.search(r"75\.0\s?%", text) and "lighting/key.energy" in text  # balance target, rare parameter
+    data = collect(job / "ds")
+    assert data.job.seconds_per_frame.size == FRAMES and (data.job.seconds_per_frame > 0).all()
+    rare = {r.parameter: r for r in data.rare}
+    assert rare["lighting/key.energy"].draws == FRAMES and rare["lighting/key.energy"].p == 0.3
+    assert {row["value"]: row["target"] for row in data.balance} == {"red": 0.75, "blue": 0.25}
+    assert sorted(data.sample_frames) == list(range(FRAMES))
+
+
+def test_statistics_match_the_coco_export_read_by_pycocotools(job):
+    """The report's box statistics against pycocotools' view of the dataset's own COCO export; and the
+    export compared with the dataset it came from shows no gap."""
+    from pycocotools.coco import COCO
+
+    ann_file = job / "ds" / "exports" / "coco" / "annotations.json"
+    coco = COCO(str(ann_file))
+    sizes, aspects = [], []
+    for a in coco.loadAnns(coco.getAnnIds()):
+        im = coco.imgs[a["image_id"]]
+        x, y, w, h = a["bbox"]
+        sizes.append(math.sqrt(w * h / (im["width"] * im["height"])))
+        aspects.append(w / h)
+    data = collect(job / "ds", ann_file)
+    assert np.allclose(sorted(data.synthetic.numeric["box_size"]), sorted(sizes))
+    assert np.allclose(sorted(data.synthetic.numeric["aspect"]), sorted(aspects))
+    assert data.real.instances == len(sizes) == data.synthetic.instances
+    for g in data.gaps:
+        assert g.distance == pytest.approx(0.0, abs=1e-12), g
+
+
+def test_compare_with_real_data(job):
+    real, photos = real_coco(job)
+    out = job / "compared"
+    p = ok(sk("report", job / "ds", "--compare", real, "--images", photos, "--out", out, cwd=job))
+    index = out / "index.html"
+    assert p.stdout.strip().splitlines()[-1] == str(index)
+    data = collect(job / "ds", real, photos)
+    keys = [g.key for g in data.gaps]
+    assert [g.distance for g in data.gaps] == sorted((g.distance for g in data.gaps), reverse=True)
+    assert {"categories", "box_size", "objects_per_image", "brightness"} <= set(keys)
+    assert data.real.numeric["brightness"] == pytest.approx(sorted([30 / 255, 60 / 255, 90 / 255]), abs=1e-6)
+    html = index.read_text()
+    # the gaps table lists the statistics in the same order, largest first
+    positions = [html.find(g.title) for g in data.gaps]
+    assert all(pos >= 0 for pos in positions)
+    assert "1 crowd region" in html
+
+
+def test_report_in_headless_chromium(job):
+    """The report of a real rendered job beside real data, opened from disk in Debian's Chromium."""
+    from tests.browser import Browser, ensure_chromium
+
+    reason = ensure_chromium()
+    if reason:
+        pytest.skip(reason)
+    real, photos = real_coco(job)
+    out = job / "browser"
+    ok(sk("report", job / "ds", "--compare", real, "--images", photos, "--out", out, cwd=job))
+    browser = Browser(job / "chromium-profile")
+    try:
+        page, problems = browser.open((out / "index.html").as_uri())
+        page.eval_on_selector_all("img", "els => els.forEach(e => e.loading = 'eager')")
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        assert problems.all() == []
+        sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth])")
+        assert len(sizes) >= 12 and all(w > 0 for _, w in sizes), sizes
+        assert "Largest gaps" in page.inner_text("body") or "gap" in page.inner_text("body").lower()
+        shot = Path(__file__).resolve().parents[1] / "gui_artifacts" / "report" / "rendered-compare.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        browser.close()
+
+
+def test_bad_input_keeps_the_last_report(job, tmp_path):
+    ok(sk("report", job / "ds", "--out", tmp_path / "rep", cwd=job))
+    before = sorted(p.name for p in (tmp_path / "rep").iterdir())
+    not_coco = tmp_path / "photo.json"
+    not_coco.write_text("id,name\n1,mug\n")
+    one_error(sk("report", job / "ds", "--compare", not_coco, "--out", tmp_path / "rep", cwd=job),
+              str(not_coco), "not a COCO file: invalid JSON")
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps({"images": [{"id": 1, "width": 4, "height": 4}], "categories": []}))
+    one_error(sk("report", job / "ds", "--compare", listed, "--out", tmp_path / "rep", cwd=job),
+              "'annotations' is missing, expected a list")
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == before
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+    empty = tmp_path / "empty"
+    (empty / "frames").mkdir(parents=True)
+    (empty / "synthkiln.json").write_text((job / "ds" / "synthkiln.json").read_text())
+    one_error(sk("report", empty, cwd=job), "no finished frames yet")
+    assert not (empty / "report").exists()
+    one_error(sk("report", tmp_path / "rep", cwd=job), "is not a SynthKiln dataset")
+    one_error(sk("report", job / "ds", "--images", tmp_path, cwd=job), "needs --compare")
