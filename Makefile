@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 # installed without dependencies (its own pin is bpy 5.0.1).
 VENV42 := .venv-blender42
 STAMP42 := $(VENV42)/.installed
-DEPS42 := bpy==4.2.23 "numpy<2" PyYAML Pillow OpenEXR click pytest pycocotools
+DEPS42 := bpy==4.2.23 "numpy<2" PyYAML Pillow OpenEXR click pytest pycocotools matplotlib
 
 .PHONY: venv test test-42 demo extension clean
 

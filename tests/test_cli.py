@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.tiny import TABLETOP, TINY_PRESET
+from tests.tiny import BALANCED_PRESET, TABLETOP, TINY_PRESET
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--resolution", "64x48", "--samples", "1"]
@@ -540,18 +540,7 @@ def test_export_not_a_dataset(tmp_path):
 def test_job_report_prints_balance_targets_beside_achieved(tmp_path):
     """A category and a colour balance, followed over a real job; the report reads the records back."""
     preset = tmp_path / "balanced.yaml"
-    preset.write_text(BASE + """\
-  objects:
-    - {type: object_count, name: count, select: {collection: Targets}, count: 3}
-    - {type: object_pose, name: scatter, select: {collection: Targets}, mode: surface, surface: Table, margin: 0.05}
-  materials:
-    - {type: material_color, name: colour, mode: palette, palette: {choice: [red, blue]}, attribute: colour}
-  camera:
-    - {type: camera_shell, name: top, look_at: [0, 0, 0], distance: 2.4, elevation: 89, focal_length: 35}
-balance:
-  - {attribute: category, shares: {mug: 0.5, can: 0.5}}
-  - {attribute: colour, shares: {red: 0.75, blue: 0.25}}
-""")
+    preset.write_text(BALANCED_PRESET)
     out = tmp_path / "out"
     p = ok(sk("render", preset, "--frames", 4, "--out", out, *TINY, cwd=tmp_path))
     recs = [json.loads(b) for b in records(out).values()]

@@ -15,23 +15,13 @@ import pytest
 
 from addon.core.png import encode_png
 from addon.core.report.build import collect
-from tests.test_cli import BASE, TINY, ok, one_error, sk
+from tests.test_cli import TINY, ok, one_error, sk
+from tests.tiny import BALANCED_PRESET
 
 pytestmark = pytest.mark.bpy
 
-PRESET = BASE.replace("energy: {log_uniform: [60, 250]}",
-                      "energy: {log_uniform: [60, 250], rare: {p: 0.3, uniform: [5, 10]}}") + """\
-  objects:
-    - {type: object_count, name: count, select: {collection: Targets}, count: 4}
-    - {type: object_pose, name: scatter, select: {collection: Targets}, mode: surface, surface: Table, margin: 0.05}
-  materials:
-    - {type: material_color, name: colour, mode: palette, palette: {choice: [red, blue]}, attribute: colour}
-  camera:
-    - {type: camera_shell, name: top, look_at: [0, 0, 0], distance: {uniform: [1.6, 2.4]}, elevation: 70,
-       azimuth: {uniform: [0, 360]}, focal_length: 35}
-balance:
-  - {attribute: colour, shares: {red: 0.75, blue: 0.25}}
-"""
+PRESET = BALANCED_PRESET.replace("energy: {log_uniform: [60, 250]}",
+                                 "energy: {log_uniform: [60, 250], rare: {p: 0.3, uniform: [5, 10]}}")
 FRAMES = 8
 
 
@@ -97,7 +87,9 @@ def test_report_of_a_rendered_job(job):
     assert data.job.seconds_per_frame.size == FRAMES and (data.job.seconds_per_frame > 0).all()
     rare = {r.parameter: r for r in data.rare}
     assert rare["lighting/key.energy"].draws == FRAMES and rare["lighting/key.energy"].p == 0.3
-    assert {row["value"]: row["target"] for row in data.balance} == {"red": 0.75, "blue": 0.25}
+    targets = {(row["attribute"], row["value"]): row["target"] for row in data.balance}
+    assert targets == {("category", "mug"): 0.5, ("category", "can"): 0.5, ("colour", "red"): 0.75,
+                       ("colour", "blue"): 0.25}
     assert sorted(data.sample_frames) == list(range(FRAMES))
 
 

@@ -19,3 +19,17 @@ randomizers:
       distance: {{uniform: [1.5, 2.5]}}
       elevation: {{uniform: [40, 80]}}
 """
+
+# TINY_PRESET with a category and a colour balance, followed by a count and a palette (and a top view).
+BALANCED_PRESET = TINY_PRESET + """\
+  objects:
+    - {type: object_count, name: count, select: {collection: Targets}, count: 3}
+    - {type: object_pose, name: scatter, select: {collection: Targets}, mode: surface, surface: Table, margin: 0.05}
+  materials:
+    - {type: material_color, name: colour, mode: palette, palette: {choice: [red, blue]}, attribute: colour}
+  camera:
+    - {type: camera_shell, name: top, look_at: [0, 0, 0], distance: 2.4, elevation: 89, focal_length: 35}
+balance:
+  - {attribute: category, shares: {mug: 0.5, can: 0.5}}
+  - {attribute: colour, shares: {red: 0.75, blue: 0.25}}
+"""

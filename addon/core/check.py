@@ -22,19 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from . import layout, masks
-from .errors import DatasetError, UserError
+from .errors import DatasetError
 from .exports import ID_STRIDE, categories, read_record
 from .job import read_manifest
+from .preview import import_pillow
 
 AMODAL_SLACK = 1.0  # px: tight box (from pixels) vs. amodal box (from projected geometry)
 
 
 def _pillow():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise UserError("synthkiln check needs Pillow to decode images and masks (pip install Pillow)") from None
-    return Image
+    return import_pillow("synthkiln check's image and mask decoding")[0]
 
 
 def _decode(Image, path: Path) -> np.ndarray:

@@ -18,9 +18,19 @@ from .job import read_manifest
 from .schema import from_data
 
 
-def summarize(root: Path) -> dict[str, Any]:
+def slim(record: dict) -> dict:
+    """What ``summarize`` reads of a record: a caller streaming records for other reasons keeps these
+    instead of every record whole (or reading them all twice)."""
+    return {"applied": {k: {"ok": v.get("ok")} for k, v in (record.get("applied") or {}).items()
+                        if isinstance(v, dict)},
+            "objects": [{"category": o.get("category"), "attributes": o.get("attributes") or {},
+                         "area": o.get("area")} for o in record.get("objects", [])]}
+
+
+def summarize(root: Path, records: list[dict] | None = None) -> dict[str, Any]:
+    """The job's figures from its records (read from ``root`` unless given, whole or ``slim``)."""
     manifest = read_manifest(root)
-    records = list(iter_records(root))
+    records = list(iter_records(root)) if records is None else records
     balance = [from_data(BalanceTarget, b) for b in manifest.get("recipe", {}).get("balance", [])]
     failed: Counter = Counter()
     for rec in records:

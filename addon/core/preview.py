@@ -55,11 +55,12 @@ def pillow_available() -> bool:
     return True
 
 
-def _import_pillow():
+def import_pillow(purpose: str = "box previews"):
+    """Pillow's modules, or one clear error naming what needed them (Pillow is optional inside Blender)."""
     try:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError:
-        raise UserError("box previews need Pillow (pip install Pillow, or enable the bundled wheel)") from None
+        raise UserError(f"{purpose} need Pillow (pip install Pillow)") from None
     return Image, ImageDraw, ImageFont
 
 
@@ -68,7 +69,7 @@ def _instance_mask(root: Path, record: dict, obj: dict, cache: dict) -> np.ndarr
     if obj.get("rle"):
         return rle_decode(obj["rle"])
     if "ids" not in cache:
-        Image, _, _ = _import_pillow()
+        Image, _, _ = import_pillow()
         rel = (record.get("files") or {}).get("mask") or layout.mask_name(record["frame"])
         with Image.open(root / rel) as im:
             cache["ids"] = np.asarray(im).astype(np.int64)
@@ -114,7 +115,7 @@ def category_colours(manifest: dict) -> dict[str, tuple[int, int, int]]:
 def render_preview(root: Path, record: dict, colours_by_category: dict[str, tuple[int, int, int]],
                    objects: list[dict] | None = None) -> np.ndarray:
     """The preview of one frame as an (H, W, 3) uint8 array (of ``objects``, default: all visible)."""
-    Image, ImageDraw, ImageFont = _import_pillow()
+    Image, ImageDraw, ImageFont = import_pillow()
     rel = (record.get("files") or {}).get("image") or layout.image_name(record["frame"])
     try:
         with Image.open(root / rel) as im:
@@ -160,7 +161,7 @@ def write_previews(dataset_dir: Path, limit: int | None = None,
                    keep: Callable[[dict], list[dict]] | None = None) -> list[Path]:
     """Write ``exports/preview/NNNNNN.png`` for the first ``limit`` frames (all when None); ``keep``
     (a record -> its objects to draw) applies the export filters."""
-    _import_pillow()  # fail early with the clear message
+    import_pillow()  # fail early with the clear message
     root = Path(dataset_dir)
     try:
         manifest = json.loads((root / layout.MANIFEST).read_text("utf-8"))

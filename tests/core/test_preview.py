@@ -87,16 +87,21 @@ def test_limit_and_distinct_colours(tmp_path):
     assert len(colours) == 20
 
 
-def test_missing_pillow_is_a_user_error(tmp_path, monkeypatch):
-    make_dataset(tmp_path, frames=1)
+def hide_module(monkeypatch, module: str) -> None:
+    """Imports of ``module`` (and its submodules) fail, as in a Python that lacks it (e.g. a Blender's)."""
     real_import = builtins.__import__
 
-    def no_pil(name, *args, **kwargs):
-        if name == "PIL" or name.startswith("PIL."):
-            raise ImportError("No module named 'PIL'")
+    def without(name, *args, **kwargs):
+        if name == module or name.startswith(f"{module}."):
+            raise ImportError(f"No module named {module!r}")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_pil)
+    monkeypatch.setattr(builtins, "__import__", without)
+
+
+def test_missing_pillow_is_a_user_error(tmp_path, monkeypatch):
+    make_dataset(tmp_path, frames=1)
+    hide_module(monkeypatch, "PIL")
     with pytest.raises(UserError, match="Pillow"):
         preview.write_previews(tmp_path)
     assert not (tmp_path / "exports" / "preview").exists()

@@ -5,7 +5,6 @@ is fetched from outside, user names are escaped, compare mode adds the real seri
 
 from __future__ import annotations
 
-import builtins
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from addon.core.png import encode_png
 from addon.core.report import page, plots, sheet
 from addon.core.report.model import (BY_KEY, REAL, STATISTICS, SYNTHETIC, FrameRow, Gap, JobInfo, RareRow,
                                      Report, Stats)
-from tests.core.test_preview import H, W, make_dataset
+from tests.core.test_preview import H, W, hide_module, make_dataset
 
 EVIL = "<script>alert('x')</script>"
 SECTIONS = ["gaps", "categories", "attributes", "statistics", "centres", "rare", "samples", "worst", "job"]
@@ -309,14 +308,7 @@ def test_without_pillow_the_sheets_say_so(tmp_path, monkeypatch):
 
 def test_missing_matplotlib_is_a_user_error(tmp_path, monkeypatch):
     report = make_report(tmp_path / "ds", compare=False, frames=1)
-    real_import = builtins.__import__
-
-    def no_mpl(name, *args, **kwargs):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    hide_module(monkeypatch, "matplotlib")
     assert not plots.matplotlib_available()
     out = tmp_path / "report"
     out.mkdir()

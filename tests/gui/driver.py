@@ -200,6 +200,12 @@ def script():
     screenshot("rendered")
     call("open_output", optional=True) if CFG.get("open_output") else None
     call("open_report", optional=True)       # builds gui_out/report and hands it to $BROWSER (a recorder)
+    win, area, ui, _ = view3d()
+    with bpy.context.temp_override(window=win, screen=win.screen, area=area, region=ui):
+        for _ in range(12):                      # down to the Run panel, the last in the sidebar
+            bpy.ops.view2d.scroll_down(page=True)
+    yield 0.5
+    screenshot("run")
 
 
 def tick(gen=script()):

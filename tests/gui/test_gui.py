@@ -137,19 +137,20 @@ def session(request, extension_zip) -> Session:
         subprocess.run(["timeout", "-k", "10", "600",
                         *chroot.chroot_cmd(root, ["sh", str(inner / "inside.sh"), str(inner), "420"])],
                        check=False)
-        # OCR of the open sidebar, inside the chroot (tesseract lives there), on a 3x enlarged crop.
-        ocr = ""
+        # OCR of the open sidebar (top, and scrolled down to the Run panel), inside the chroot (tesseract
+        # lives there), on 3x enlarged crops: ocr.txt and ocr_run.txt.
         results = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else {}
-        if "open" in results.get("screenshots", {}):
+        for shot, text in (("open", "ocr.txt"), ("run", "ocr_run.txt")):
+            if shot not in results.get("screenshots", {}):
+                continue
             s = Session(suite, run, run, {}, {}, results)
-            left, top, right, bottom = s.sidebar_box("open")
-            crop = Image.open(run / "open.png").crop((left, top, right, bottom))
-            crop.resize((crop.width * 3, crop.height * 3), Image.LANCZOS).save(run / "open_sidebar_x3.png")
+            left, top, right, bottom = s.sidebar_box(shot)
+            crop = Image.open(run / f"{shot}.png").crop((left, top, right, bottom))
+            crop.resize((crop.width * 3, crop.height * 3), Image.LANCZOS).save(run / f"{shot}_sidebar_x3.png")
             proc = subprocess.run(["timeout", "120", *chroot.chroot_cmd(
-                root, ["tesseract", str(inner / "open_sidebar_x3.png"), "-", "--psm", "6"])],
+                root, ["tesseract", str(inner / f"{shot}_sidebar_x3.png"), "-", "--psm", "6"])],
                 capture_output=True, text=True)
-            ocr = proc.stdout
-            (run / "ocr.txt").write_text(ocr)
+            (run / text).write_text(proc.stdout)
     timings["gui_s"] = time.monotonic() - t0
 
     art = ARTIFACTS / suite
@@ -310,6 +311,8 @@ def test_open_report_in_the_gui(session):
     index = session.art / "gui_out" / "report" / "index.html"
     assert index.is_file() and len(list(index.parent.glob("*.png"))) >= 5
     assert f"{FRAMES} done of {FRAMES} planned" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", index.read_text()))
+    ocr = (session.art / "ocr_run.txt").read_text().lower() if (session.art / "ocr_run.txt").is_file() else ""
+    assert "open report" in ocr, f"the Run panel's Open Report button is not readable in run.png:\n{ocr}"
     opened = (session.art / "browser.txt").read_text().split()
     assert len(opened) == 1 and opened[0].startswith("file:///") and \
         opened[0].endswith("/gui_out/report/index.html"), opened

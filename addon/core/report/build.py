@@ -18,7 +18,7 @@ from ..errors import DatasetError, UserError
 from ..exports import iter_records
 from ..fsio import staging_dir, swap_in
 from ..job import read_manifest
-from ..jobreport import summarize
+from ..jobreport import slim, summarize
 from ..status import FAILED, job_status, read_frame_times
 from .compare import gaps
 from .model import JobInfo, Report
@@ -45,8 +45,15 @@ def collect(root: Path, compare: Path | None = None, images: Path | None = None,
     if not layout.record_indices(root):
         raise DatasetError(f"{root}: the dataset has no finished frames yet: render some, then report")
     notes: list[str] = []
-    synthetic, frames, rare = dataset_stats(root, manifest, iter_records(root), note=notes.append)
-    summary = summarize(root)
+    kept: list[dict] = []       # what the job summary needs, gathered in the same single pass
+
+    def records():
+        for rec in iter_records(root):
+            kept.append(slim(rec))
+            yield rec
+
+    synthetic, frames, rare = dataset_stats(root, manifest, records(), note=notes.append)
+    summary = summarize(root, kept)
 
     real = gap_rows = None
     if compare is not None:
@@ -89,7 +96,9 @@ def build_report(root: Path, out: Path | None = None, compare: Path | None = Non
                  report: Callable[[str], None] | None = None) -> Path:
     """Write the report for dataset ``root`` into ``out`` (default ``root/report``); returns its index.html."""
     from .page import render_report     # matplotlib is imported only when a report is drawn
+    from .plots import require_matplotlib
 
+    require_matplotlib()                # before reading a large dataset, not after
     data = collect(root, compare, images, worst=worst, samples=samples)
     out = Path(out) if out is not None else default_out(root)
     staging = staging_dir(out)

@@ -38,7 +38,8 @@ def matplotlib_available() -> bool:
     return True
 
 
-def _figure_class():
+def require_matplotlib():
+    """matplotlib's Figure class, or one clear error (matplotlib is optional inside Blender)."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -48,7 +49,7 @@ def _figure_class():
 
 
 def _figure(width: float = SIZE[0], height: float = SIZE[1]):
-    return _figure_class()(figsize=(width, height), dpi=DPI, layout="constrained")
+    return require_matplotlib()(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 def _text(s: object) -> str:
@@ -334,7 +335,7 @@ def plan(report: Report) -> list[tuple[str, str, Callable]]:
 def write_plots(report: Report, out: Path) -> dict[str, str]:
     """Draw every plot the report has data for into ``out``; plot id -> file name (relative to ``out``).
     Ids: "categories", "attribute:<name>", "statistic:<key>", "centres", "rare", "seconds_per_frame"."""
-    _figure_class()  # fail early with the clear message when matplotlib is missing
+    require_matplotlib()  # fail early with the clear message when matplotlib is missing
     written = {}
     for plot_id, name, draw in plan(report):
         fig = draw()

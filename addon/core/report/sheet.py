@@ -19,7 +19,7 @@ from ..errors import DatasetError
 from ..exports import read_record
 from ..fsio import atomic_write_bytes
 from ..job import read_manifest
-from ..preview import _import_pillow, category_colours, render_preview
+from ..preview import import_pillow, category_colours, render_preview
 from .model import Report
 
 THUMB = 320           # longest side, px (the page shows them ~220 px wide; sharp on high-DPI screens)
@@ -40,7 +40,7 @@ def thumbnail_name(index: int) -> str:
 
 
 def _thumbnail(rgb: np.ndarray, size: int) -> tuple[bytes, int, int]:
-    Image, _, _ = _import_pillow()
+    Image, _, _ = import_pillow("report thumbnails")
     img = Image.fromarray(rgb, "RGB")
     img.thumbnail((size, size), Image.Resampling.LANCZOS)  # only ever shrinks, keeps the aspect
     buf = io.BytesIO()
@@ -50,7 +50,7 @@ def _thumbnail(rgb: np.ndarray, size: int) -> tuple[bytes, int, int]:
 
 def write_thumbnails(report: Report, out: Path, indices: Iterable[int], size: int = THUMB) -> dict[int, Thumb]:
     """A thumbnail per frame index (each drawn once, however often it is asked for), written into ``out``."""
-    _import_pillow()  # fail early with the clear message
+    import_pillow("report thumbnails")  # fail early with the clear message
     root = Path(report.root)
     try:
         colours = category_colours(read_manifest(root))

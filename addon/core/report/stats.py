@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import layout
 from ..exports import Objects, categories, export_settings
+from ..preview import import_pillow
 from ..recipe import OutputSettings
 from .model import SYNTHETIC, FrameRow, RareRow, Stats
 
@@ -25,7 +26,7 @@ MAX_BRIGHTNESS_IMAGES = 2000   # decoding every image of a 10^5-frame job costs 
 
 def brightness(path: Path) -> float | None:
     """Mean luma of an image, 0-1 (Pillow's ITU-R 601 "L" of the stored sRGB values); None if unreadable."""
-    from PIL import Image
+    Image = import_pillow("the report's brightness statistic")[0]
     try:
         with Image.open(path) as im:
             im.draft("L", (im.width // 4, im.height // 4))     # JPEG decodes at 1/4 size; PNG ignores it
