@@ -4,7 +4,7 @@
 #   make test        pytest on bpy 5.0.1, then the Blender tests again on bpy 4.2 LTS (the extension's minimum);
 #                    extra arguments in PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k packaging -x'
 #   make test-42     only the Blender tests on bpy 4.2 LTS (.venv-blender42, made on first use)
-#   make demo        render presets/tabletop.yaml, 20 frames, into demo/
+#   make demo        render presets/tabletop.yaml, 20 frames, into demo/, and its report (demo/report/index.html)
 #   make extension   Blender's validator and builder: dist/synthkiln-<version>.zip
 #   make clean       remove build outputs, downloaded wheels and demo/ (keeps .venv)
 
@@ -51,6 +51,7 @@ test-42: $(STAMP42)
 
 demo: venv
 	$(VENV)/bin/synthkiln render presets/tabletop.yaml --frames 20 --out demo
+	$(VENV)/bin/synthkiln report demo
 
 extension: venv
 	$(PY) tools/build_extension.py
