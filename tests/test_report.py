@@ -130,6 +130,12 @@ def test_compare_with_real_data(job):
     positions = [html.find(g.title) for g in data.gaps]
     assert all(pos >= 0 for pos in positions)
     assert "1 crowd region" in html
+    summary = json.loads((out / "summary.json").read_text())          # the same figures for pipelines
+    assert [g["key"] for g in summary["gaps"]] == keys
+    assert summary["gaps"][0]["distance"] == pytest.approx(data.gaps[0].distance)
+    assert summary["real"]["source"] == str(real) and summary["real"]["instances"] == 3
+    assert summary["synthetic"]["statistics"]["box_size"]["n"] == data.synthetic.instances
+    assert summary["job"]["seconds_per_frame"]["n"] == FRAMES
 
 
 def test_report_in_headless_chromium(job):

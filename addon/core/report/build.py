@@ -7,6 +7,7 @@ the last good one in place.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -16,16 +17,17 @@ import numpy as np
 from .. import layout
 from ..errors import DatasetError, UserError
 from ..exports import iter_records
-from ..fsio import staging_dir, swap_in
+from ..fsio import atomic_write_json, staging_dir, swap_in
 from ..job import read_manifest
 from ..jobreport import slim, summarize
 from ..status import FAILED, job_status, read_frame_times
 from .compare import gaps
-from .model import JobInfo, Report
+from .model import JobInfo, Report, Stats, summary
 from .real import coco_stats
 from .stats import dataset_stats, spread
 
 REPORT_DIR = "report"
+SUMMARY = "summary.json"
 WORST_METRICS = ("min_visibility", "mean_visibility", "smallest_box", "brightness", "objects")
 
 
@@ -36,7 +38,7 @@ def default_out(root: Path) -> Path:
 def collect(root: Path, compare: Path | None = None, images: Path | None = None, *,
             worst: str = "min_visibility", samples: int = 12, worst_count: int = 8) -> Report:
     """Everything the report shows, as data (no drawing)."""
-    root = Path(root)
+    root = Path(root).resolve()     # shown in the page: absolute, wherever the page is opened from
     if worst not in WORST_METRICS:
         raise UserError(f"--worst {worst!r}: expected one of {', '.join(WORST_METRICS)}")
     if images is not None and compare is None:
@@ -84,11 +86,33 @@ def collect(root: Path, compare: Path | None = None, images: Path | None = None,
                      "without its shards/ folder).")
 
     ranked = sorted((r for r in frames if getattr(r, worst) is not None), key=lambda r: (getattr(r, worst), r.index))
-    return Report(root=root, title=f"SynthKiln dataset report: {root.resolve().name}", job=job,
+    return Report(root=root, title=f"SynthKiln dataset report: {root.name}", job=job,
                   synthetic=synthetic, real=real, real_source=str(compare) if compare is not None else None,
                   gaps=gap_rows or [], balance=summary["balance"], rare=rare, frames=frames,
                   sample_frames=[frames[i].index for i in spread(len(frames), samples)],
                   worst_metric=worst, worst_frames=[r.index for r in ranked[:worst_count]], notes=notes)
+
+
+def summary_data(r: Report) -> dict:
+    """The report's figures as JSON (``summary.json`` beside the page), for pipelines that gate on them,
+    e.g. fail a job whose largest gap to the real data grew."""
+    def stats(s: Stats | None) -> dict | None:
+        if s is None:
+            return None
+        return {"images": s.images, "instances": s.instances, "categories": s.categories,
+                "attributes": s.attributes, "statistics": {k: summary(v) for k, v in s.numeric.items()}}
+
+    j = r.job
+    return {"dataset": str(r.root),
+            "job": {"frames_done": j.frames_done, "frames_planned": j.frames_planned, "seed": j.seed,
+                    "recipe_hash": j.recipe_hash, "created": j.created, "blender": j.blender,
+                    "seconds_per_frame": summary(j.seconds_per_frame),
+                    "constraint_failures": j.constraint_failures, "failed_shards": j.failed_shards},
+            "synthetic": stats(r.synthetic),
+            "real": None if r.real is None else {"source": r.real_source, **stats(r.real)},
+            "gaps": [dataclasses.asdict(g) for g in r.gaps], "balance": r.balance,
+            "rare": [{**dataclasses.asdict(x), "share": x.share} for x in r.rare],
+            "worst": {"metric": r.worst_metric, "frames": r.worst_frames}, "notes": r.notes}
 
 
 def build_report(root: Path, out: Path | None = None, compare: Path | None = None, images: Path | None = None,
@@ -107,6 +131,7 @@ def build_report(root: Path, out: Path | None = None, compare: Path | None = Non
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         index = render_report(data, staging)
+        atomic_write_json(staging / SUMMARY, summary_data(data), indent=1)
         swap_in(staging, out)
     except OSError as e:
         raise UserError(f"cannot write the report to {out}: {e.strerror or e}") from None

@@ -51,6 +51,16 @@ class Stats:
     centres: np.ndarray                             # (n, 2) box centres, image-relative [0, 1], x right, y down
 
 
+def summary(samples: np.ndarray | None) -> dict[str, float | int | None]:
+    """n, mean, median, p5 and p95 of a statistic's finite samples (None where there are none)."""
+    a = np.asarray(samples if samples is not None else (), np.float64).ravel()
+    a = a[np.isfinite(a)]
+    if not a.size:
+        return {"n": 0, "mean": None, "median": None, "p5": None, "p95": None}
+    p5, median, p95 = np.percentile(a, [5, 50, 95])
+    return {"n": int(a.size), "mean": float(a.mean()), "median": float(median), "p5": float(p5), "p95": float(p95)}
+
+
 @dataclass
 class Gap:
     """How far the synthetic data is from the real data on one statistic (compare mode)."""

@@ -20,7 +20,7 @@ import numpy as np
 from ..fsio import atomic_write_bytes
 from ..preview import pillow_available
 from . import plots
-from .model import BY_KEY, STATISTICS, Report, Stats
+from .model import BY_KEY, STATISTICS, Report, Stats, summary
 from .sheet import Thumb, write_thumbnails
 
 PAGE = "index.html"
@@ -170,12 +170,8 @@ def _attributes(r: Report, written: dict[str, str]) -> str:
 def _summary(datasets: list[Stats], key: str) -> str:
     rows = []
     for s in datasets:
-        a = plots.finite(s.numeric.get(key)) if key in s.numeric else np.empty(0)
-        if len(a):
-            p5, med, p95 = np.percentile(a, [5, 50, 95])
-            rows.append((s.label, num(len(a)), num(float(med)), num(float(p5)), num(float(p95))))
-        else:
-            rows.append((s.label, "0", "–", "–", "–"))
+        q = summary(s.numeric.get(key))
+        rows.append((s.label, num(q["n"]), num(q["median"]), num(q["p5"]), num(q["p95"])))
     return table(["Dataset", "n", "Median", "p5", "p95"], rows, "summary")
 
 
@@ -251,11 +247,11 @@ def _job(r: Report, written: dict[str, str]) -> str:
     else:
         parts.append(empty("No shard heartbeats recorded (a local job, or one whose heartbeats were removed)."))
     parts.append("<h3>Seconds per frame</h3>")
-    spf = plots.finite(j.seconds_per_frame)
-    if len(spf):
+    spf = summary(j.seconds_per_frame)
+    if spf["n"]:
         parts.append(f'<div class="pair">{figure(written, "seconds_per_frame", "Seconds per frame")}'
-                     f'<p>Median <b>{num(float(np.median(spf)))} s</b> per frame over {num(len(spf))} frames '
-                     f'(p95 {num(float(np.percentile(spf, 95)))} s).</p></div>')
+                     f'<p>Median <b>{num(spf["median"])} s</b> per frame over {num(spf["n"])} frames '
+                     f'(p95 {num(spf["p95"])} s).</p></div>')
     else:
         parts.append(empty("No frame times recorded."))
     parts.append("<h3>Constraint failures</h3>")
