@@ -130,6 +130,9 @@ def test_compare_with_real_data(job):
     positions = [html.find(g.title) for g in data.gaps]
     assert all(pos >= 0 for pos in positions)
     assert "1 crowd region" in html
+    assert [f.name for f in data.real_frames] == ["p1.png", "p2.png", "p3.png"]
+    for k in range(3):                                                  # the real images, boxes drawn
+        assert f'src="real_{k:04d}.jpg"' in html and (out / f"real_{k:04d}.jpg").is_file()
     summary = json.loads((out / "summary.json").read_text())          # the same figures for pipelines
     assert [g["key"] for g in summary["gaps"]] == keys
     assert summary["gaps"][0]["distance"] == pytest.approx(data.gaps[0].distance)

@@ -142,19 +142,22 @@ def render_preview(root: Path, record: dict, colours_by_category: dict[str, tupl
     for obj in visible:
         if obj.get("amodal_bbox"):
             _dashed_rectangle(draw, obj["amodal_bbox"], colours[id(obj)])
+    draw_boxes(draw, font, [(obj["bbox"], str(obj.get("category")), colours[id(obj)]) for obj in visible])
     for obj in visible:
-        x, y, w, h = obj["bbox"]
-        colour = colours[id(obj)]
+        _keypoints(draw, obj.get("keypoints"), colours[id(obj)])
+    return np.asarray(img)
+
+
+def draw_boxes(draw, font, boxes: list[tuple[list[float], str, tuple[int, int, int]]]) -> None:
+    """Each ([x, y, w, h], label, colour): the outline, and the label on a tag above the box (inside it
+    at the image's top edge). Shared by the previews and the report's real-data contact sheet."""
+    for (x, y, w, h), label, colour in boxes:
         draw.rectangle([x, y, x + w - 1, y + h - 1], outline=colour, width=BOX_WIDTH)
-        label = str(obj.get("category"))
         left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
         tw, th = right - left, bottom - top
         ty = y - th - 3 if y - th - 3 >= 0 else y + BOX_WIDTH  # inside the box at the top edge
         draw.rectangle([x, ty, x + tw + 3, ty + th + 2], fill=colour)
         draw.text((x + 2 - left, ty + 1 - top), label, fill=(0, 0, 0), font=font)
-    for obj in visible:
-        _keypoints(draw, obj.get("keypoints"), colours[id(obj)])
-    return np.asarray(img)
 
 
 def write_previews(dataset_dir: Path, limit: int | None = None,

@@ -20,7 +20,7 @@ from addon.core.preset import load_preset
 from addon.core.randomizers import Context
 from addon.core.report import compare
 from addon.core.report.build import collect
-from addon.core.report.real import coco_stats
+from addon.core.report.real import read_real
 from addon.core.report.stats import dataset_stats
 
 from .test_preview import GREY, H, W, make_dataset
@@ -136,9 +136,9 @@ def real_coco(root: Path) -> Path:
     return path
 
 
-def test_coco_stats(tmp_path):
+def test_read_real(tmp_path):
     notes = []
-    st = coco_stats(real_coco(tmp_path), tmp_path / "img", note=notes.append)
+    st, frames = read_real(real_coco(tmp_path), tmp_path / "img", note=notes.append, samples=5)
     assert st.images == 2 and st.instances == 3 and st.categories == {"mug": 1, "plate": 2}
     assert sorted(st.numeric["objects_per_image"]) == [1, 2]
     assert sorted(st.numeric["aspect"]) == [0.5, 1.0, 2.0]
@@ -146,6 +146,11 @@ def test_coco_stats(tmp_path):
     assert sorted(st.numeric["brightness"]) == pytest.approx([0.2, 0.8], abs=1e-6)
     assert np.allclose(st.centres[1], [120 / 200, 60 / 100])
     assert "visibility" not in st.numeric and "1 crowd region" in notes[0]
+    assert [(f.name, f.image, f.boxes) for f in frames] == [       # the crowd region is not a box
+        ("a.png", tmp_path / "img" / "a.png", [("mug", [0.0, 0.0, 50.0, 50.0])]),
+        ("b.png", tmp_path / "img" / "b.png", [("plate", [100.0, 50.0, 40.0, 20.0]),
+                                                ("plate", [10.0, 10.0, 20.0, 40.0])])]
+    assert read_real(tmp_path / "real.json", samples=5)[1] == []                # no --images: no real frames
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -163,19 +168,19 @@ def test_bad_coco_files_get_a_clear_error(tmp_path, text, expected):
     path = tmp_path / "real.json"
     path.write_text(text)
     with pytest.raises(UserError, match=expected):
-        coco_stats(path)
+        read_real(path)
 
 
 def test_binary_and_missing_files_and_images(tmp_path):
     (tmp_path / "x.json").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(UserError, match="not a COCO file"):
-        coco_stats(tmp_path / "x.json")
+        read_real(tmp_path / "x.json")
     with pytest.raises(UserError, match="no such file"):
-        coco_stats(tmp_path / "none.json")
+        read_real(tmp_path / "none.json")
     path = real_coco(tmp_path)
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="none of the COCO file's images are there"):
-        coco_stats(path, tmp_path / "empty")
+        read_real(path, tmp_path / "empty")
 
 
 # -- gaps and collect -------------------------------------------------------------------------------------

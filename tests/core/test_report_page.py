@@ -21,7 +21,8 @@ from addon.core.report.model import (BY_KEY, REAL, STATISTICS, SYNTHETIC, FrameR
 from tests.core.test_preview import H, W, hide_module, make_dataset
 
 EVIL = "<script>alert('x')</script>"
-SECTIONS = ["gaps", "categories", "attributes", "statistics", "centres", "rare", "samples", "worst", "job"]
+SECTIONS = ["gaps", "categories", "attributes", "statistics", "centres", "rare", "samples", "real-samples", "worst",
+            "job"]
 
 
 def make_stats(rng: np.random.Generator, label: str, images: int, categories: dict[str, int],

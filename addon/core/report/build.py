@@ -23,7 +23,7 @@ from ..jobreport import slim, summarize
 from ..status import FAILED, job_status, read_frame_times
 from .compare import gaps
 from .model import JobInfo, Report, Stats, summary
-from .real import coco_stats
+from .real import read_real
 from .stats import dataset_stats, spread
 
 REPORT_DIR = "report"
@@ -58,8 +58,9 @@ def collect(root: Path, compare: Path | None = None, images: Path | None = None,
     summary = summarize(root, kept)
 
     real = gap_rows = None
+    real_frames = []
     if compare is not None:
-        real = coco_stats(Path(compare), images, note=notes.append)
+        real, real_frames = read_real(Path(compare), images, note=notes.append, samples=samples)
         gap_rows = gaps(synthetic, real)
         if images is None:
             notes.append("Real image brightness needs the real images: add --images REAL_DIR.")
@@ -89,7 +90,7 @@ def collect(root: Path, compare: Path | None = None, images: Path | None = None,
     return Report(root=root, title=f"SynthKiln dataset report: {root.name}", job=job,
                   synthetic=synthetic, real=real, real_source=str(compare) if compare is not None else None,
                   gaps=gap_rows or [], balance=summary["balance"], rare=rare, frames=frames,
-                  sample_frames=[frames[i].index for i in spread(len(frames), samples)],
+                  sample_frames=[frames[i].index for i in spread(len(frames), samples)], real_frames=real_frames,
                   worst_metric=worst, worst_frames=[r.index for r in ranked[:worst_count]], notes=notes)
 
 

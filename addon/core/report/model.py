@@ -101,6 +101,14 @@ class RareRow:
 
 
 @dataclass
+class RealFrame:
+    """A real image for the real-data contact sheet, with its COCO boxes (crowd regions left out)."""
+    image: Path                                  # where it was found (--images REAL_DIR / file_name)
+    name: str                                    # its file_name in the COCO file
+    boxes: list[tuple[str, list[float]]]         # (category name, [x, y, w, h])
+
+
+@dataclass
 class JobInfo:
     """What the job was: for the report's header and its "job" section."""
     frames_done: int
@@ -130,6 +138,7 @@ class Report:
     rare: list[RareRow] = field(default_factory=list)
     frames: list[FrameRow] = field(default_factory=list)   # every frame, in index order
     sample_frames: list[int] = field(default_factory=list)  # indices for the contact sheet
+    real_frames: list[RealFrame] = field(default_factory=list)  # real images for theirs (--images)
     worst_metric: str = "min_visibility"        # a FrameRow field; lower is worse for every metric
     worst_frames: list[int] = field(default_factory=list)   # indices, worst first
     notes: list[str] = field(default_factory=list)          # things the reader should know (e.g. no images)

@@ -21,7 +21,7 @@ from ..fsio import atomic_write_bytes
 from ..preview import pillow_available
 from . import plots
 from .model import BY_KEY, STATISTICS, Report, Stats, summary
-from .sheet import Thumb, write_thumbnails
+from .sheet import Thumb, write_real_thumbnails, write_thumbnails
 
 PAGE = "index.html"
 
@@ -208,15 +208,30 @@ def _sheet(r: Report, indices: list[int], thumbs: dict[int, Thumb] | None, capti
     if thumbs is None:
         return empty("Thumbnails need Pillow (pip install Pillow); the frames are listed in the tables above.")
     rows = {f.index: f for f in r.frames}
-    cells = []
-    for i in indices:
-        t = thumbs.get(i)
+    return _cells([(thumbs.get(i), f"frame {i}", caption(i, rows.get(i))) for i in indices])
+
+
+def _cells(cells: list[tuple[Thumb | None, str, str]]) -> str:
+    """A contact sheet: (thumbnail, alt text, caption HTML) each; a frame not drawn shows why."""
+    out = []
+    for t, alt, caption in cells:
         if t is not None and t.file:
-            pic = f'<img src="{esc(t.file)}" alt="frame {i}" width="{t.width}" height="{t.height}" loading="lazy">'
+            pic = f'<img src="{esc(t.file)}" alt="{esc(alt)}" width="{t.width}" height="{t.height}" loading="lazy">'
         else:
             pic = f'<div class="missing">{esc(t.problem if t else "not drawn")}</div>'
-        cells.append(f"<figure>{pic}<figcaption>{caption(i, rows.get(i))}</figcaption></figure>")
-    return f'<div class="sheet">{"".join(cells)}</div>'
+        out.append(f"<figure>{pic}<figcaption>{caption}</figcaption></figure>")
+    return f'<div class="sheet">{"".join(out)}</div>'
+
+
+def _real_sheet(r: Report, thumbs: list[Thumb] | None) -> str:
+    if r.real is None:
+        return empty("No real data: `--compare REAL_COCO.json --images REAL_DIR` shows real images here.")
+    if not r.real_frames:
+        return empty("Add `--images REAL_DIR` (the COCO file's image folder) to see real images here.")
+    if thumbs is None:
+        return empty("Thumbnails need Pillow (pip install Pillow).")
+    return _cells([(t, f.name, f"<b>{esc(f.name)}</b> · {num(len(f.boxes))} object{'' if len(f.boxes) == 1 else 's'}")
+                   for t, f in zip(thumbs, r.real_frames)])
 
 
 def _sample_caption(i: int, row) -> str:
@@ -240,7 +255,8 @@ def _job(r: Report, written: dict[str, str]) -> str:
         rows = []
         for s in j.shards:
             first, end = s.get("first"), s.get("end")
-            frames = f"{first}–{end - 1}" if isinstance(first, int) and isinstance(end, int) and end > first else "–"
+            ranged = isinstance(first, int) and isinstance(end, int) and end > first
+            frames = f"{first}–{end - 1}" if ranged else "–"
             rows.append((s.get("shard", "–"), s.get("count", "–"), frames, num(s.get("done")),
                          s.get("state", "–"), s.get("host") or "–"))
         parts.append("<h3>Shards</h3>" + table(["Shard", "Of", "Frames", "Done", "State", "Host"], rows))
@@ -319,8 +335,10 @@ footer { margin-top: 48px; font-size: 12px; color: var(--muted); }
 """
 
 
-def page_html(r: Report, written: dict[str, str], thumbs: dict[int, Thumb] | None) -> str:
-    """The whole page from what was drawn: plot id -> file name, frame index -> thumbnail (None: no Pillow)."""
+def page_html(r: Report, written: dict[str, str], thumbs: dict[int, Thumb] | None,
+              real_thumbs: list[Thumb] | None = None) -> str:
+    """The whole page from what was drawn: plot id -> file name, frame index -> thumbnail, and the real
+    images' thumbnails in ``r.real_frames`` order (thumbnails None: no Pillow)."""
     worst = METRIC_NAMES.get(r.worst_metric, r.worst_metric)
     gaps = "Largest gaps to the real data" if r.real is not None else "Comparison with real data"
     sections = [("gaps", gaps, _gaps(r)),
@@ -331,6 +349,7 @@ def page_html(r: Report, written: dict[str, str], thumbs: dict[int, Thumb] | Non
                  figure(written, "centres", "Heat map of box centres") or empty("No boxes.")),
                 ("rare", "Rare events", _rare(r, written)),
                 ("samples", "Sample frames", _sheet(r, r.sample_frames, thumbs, _sample_caption, "sample frames")),
+                ("real-samples", "Real sample images", _real_sheet(r, real_thumbs)),
                 ("worst", f"Worst frames by {worst}",
                  (f'<p class="hint">Lowest {esc(worst)} first.</p>' if r.worst_frames else "")
                  + _sheet(r, r.worst_frames, thumbs, _worst_caption(r.worst_metric), "frames to rank")),
@@ -351,8 +370,10 @@ def render_report(report: Report, out: Path) -> Path:
     sheets say so instead of showing thumbnails."""
     out = Path(out)
     written = plots.write_plots(report, out)
-    thumbs = (write_thumbnails(report, out, [*report.sample_frames, *report.worst_frames])
-              if pillow_available() else None)
+    thumbs = real_thumbs = None
+    if pillow_available():
+        thumbs = write_thumbnails(report, out, [*report.sample_frames, *report.worst_frames])
+        real_thumbs = write_real_thumbnails(report, out)
     path = out / PAGE
-    atomic_write_bytes(path, page_html(report, written, thumbs).encode("utf-8"))
+    atomic_write_bytes(path, page_html(report, written, thumbs, real_thumbs).encode("utf-8"))
     return path

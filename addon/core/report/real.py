@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UserError
-from .model import REAL, Stats
+from .model import REAL, RealFrame, Stats
 from .stats import MAX_BRIGHTNESS_IMAGES, BoxStats, brightness, spread
 
 
@@ -48,9 +48,10 @@ def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def coco_stats(path: Path, images_dir: Path | None = None, image_budget: int = MAX_BRIGHTNESS_IMAGES,
-               note: Callable[[str], None] = lambda _: None) -> Stats:
-    """Statistics of a COCO detection/segmentation file; brightness when ``images_dir`` holds its images."""
+def read_real(path: Path, images_dir: Path | None = None, image_budget: int = MAX_BRIGHTNESS_IMAGES,
+              note: Callable[[str], None] = lambda _: None, samples: int = 0) -> tuple[Stats, list[RealFrame]]:
+    """Statistics of a COCO detection/segmentation file, and (with ``images_dir``, where its images are)
+    brightness and ``samples`` images spread over the file, with their boxes, for a contact sheet."""
     path = Path(path)
     data = _load(path)
     images, anns, cats = (_list(data, k, path) for k in ("images", "annotations", "categories"))
@@ -75,6 +76,7 @@ def coco_stats(path: Path, images_dir: Path | None = None, image_budget: int = M
 
     acc = BoxStats()
     per_image = dict.fromkeys(sizes, 0)
+    boxes: dict[int, list[tuple[str, list[float]]]] = {i: [] for i in sizes}
     crowd = 0
     for i, a in enumerate(anns):
         where = f"{path}: annotations[{i}]"
@@ -93,11 +95,14 @@ def coco_stats(path: Path, images_dir: Path | None = None, image_budget: int = M
         w, h = sizes[a["image_id"]]
         acc.box(names[a["category_id"]], box, w, h)
         per_image[a["image_id"]] += 1
+        boxes[a["image_id"]].append((names[a["category_id"]], [float(v) for v in box]))
     for n in per_image.values():
         acc.add("objects_per_image", n)
     if crowd:
-        note(f"{crowd} crowd region{'s' if crowd != 1 else ''} (iscrowd 1) in the real data are not counted as objects.")
+        note(f"{crowd} crowd region{'s' if crowd != 1 else ''} (iscrowd 1) in the real data "
+             "are not counted as objects.")
 
+    frames: list[RealFrame] = []
     if images_dir is not None:
         ids = list(sizes)
         picked = [ids[i] for i in spread(len(ids), image_budget)]
@@ -110,7 +115,10 @@ def coco_stats(path: Path, images_dir: Path | None = None, image_budget: int = M
             raise UserError(f"--images {images_dir}: none of the COCO file's images are there "
                             f"(looked for e.g. {files[picked[0]] or '(no file_name)'!r})")
         if missing:
-            note(f"{missing} of {len(picked)} real images could not be read from {images_dir}; brightness leaves them out.")
+            note(f"{missing} of {len(picked)} real images could not be read from {images_dir}; "
+                 "brightness leaves them out.")
         if len(picked) < len(ids):
             note(f"Real image brightness is measured on {len(picked)} of {len(ids)} images.")
-    return acc.stats(REAL, len(images), [names[k] for k in names])
+        frames = [RealFrame(Path(images_dir) / files[ids[i]], files[ids[i]], boxes[ids[i]])
+                  for i in spread(len(ids), samples) if files[ids[i]]]
+    return acc.stats(REAL, len(images), [names[k] for k in names]), frames

@@ -19,8 +19,8 @@ from ..errors import DatasetError
 from ..exports import read_record
 from ..fsio import atomic_write_bytes
 from ..job import read_manifest
-from ..preview import import_pillow, category_colours, render_preview
-from .model import Report
+from ..preview import category_colour, category_colours, draw_boxes, import_pillow, render_preview
+from .model import RealFrame, Report
 
 THUMB = 320           # longest side, px (the page shows them ~220 px wide; sharp on high-DPI screens)
 JPEG_QUALITY = 88
@@ -68,4 +68,33 @@ def write_thumbnails(report: Report, out: Path, indices: Iterable[int], size: in
         name = thumbnail_name(index)
         atomic_write_bytes(Path(out) / name, data)
         thumbs[index] = Thumb(index, name, w, h)
+    return thumbs
+
+
+def real_thumbnail_name(k: int) -> str:
+    return f"real_{k:04d}.jpg"
+
+
+def write_real_thumbnails(report: Report, out: Path, size: int = THUMB) -> list[Thumb]:
+    """Thumbnails of the real sample images with their COCO boxes, in the synthetic sheet's category
+    colours (matched by name), so the two sheets read alike. ``Thumb.index`` is the position."""
+    Image, ImageDraw, ImageFont = import_pillow("report thumbnails")
+    try:
+        colours = category_colours(read_manifest(Path(report.root)))
+    except DatasetError:
+        colours = {}
+    font = ImageFont.load_default()
+    thumbs = []
+    for k, frame in enumerate(report.real_frames):
+        try:
+            with Image.open(frame.image) as im:
+                img = im.convert("RGB")
+        except OSError as exc:
+            thumbs.append(Thumb(k, None, problem=f"{frame.name}: cannot open image ({exc})"))
+            continue
+        draw_boxes(ImageDraw.Draw(img), font, [(box, name, colours.get(name) or category_colour(name))
+                                               for name, box in frame.boxes])
+        data, w, h = _thumbnail(np.asarray(img), size)
+        atomic_write_bytes(Path(out) / real_thumbnail_name(k), data)
+        thumbs.append(Thumb(k, real_thumbnail_name(k), w, h))
     return thumbs
