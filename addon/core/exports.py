@@ -38,15 +38,15 @@ ID_STRIDE = 65536  # instance ids are uint16 mask values, 1..65535
 
 # -- reading ---------------------------------------------------------------------------------------------
 try:        # 3-4x faster parsing of 10^4 records in the CLI; inside Blender the standard library does it
-    from orjson import loads as _loads
+    from orjson import loads as load_json
 except ImportError:
-    _loads = json.loads
+    load_json = json.loads
 
 
 def read_json(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
-            return _loads(f.read())
+            return load_json(f.read())
     except FileNotFoundError:
         raise DatasetError(f"{path}: missing") from None
     except (OSError, ValueError) as exc:

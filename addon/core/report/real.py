@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UserError
+from ..exports import load_json
 from .model import REAL, RealFrame, Stats
 from .stats import MAX_BRIGHTNESS_IMAGES, BoxStats, brightness, spread
 
@@ -25,10 +26,10 @@ def _load(path: Path) -> dict:
     except OSError as e:
         raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
-        data = json.loads(text)
+        data = load_json(text)          # orjson where installed: a COCO train split is hundreds of MB
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a COCO file: it is not text (expected COCO JSON)") from None
-    except json.JSONDecodeError as e:
+    except json.JSONDecodeError as e:   # orjson's error is one of these too, with line and column
         raise UserError(f"{path}:{e.lineno}:{e.colno}: not a COCO file: invalid JSON ({e.msg})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: not a COCO file: expected a JSON object with images, annotations and "
