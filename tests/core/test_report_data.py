@@ -204,8 +204,9 @@ def test_collect_ranks_worst_frames_and_checks_input(tmp_path):
     rec["objects"] = rec["objects"][1:]                                 # frame 2 lost its mug
     (tmp_path / layout.record_name(2)).write_text(json.dumps(rec))
     report = collect(tmp_path, worst="objects", samples=2, worst_count=2)
-    assert report.worst_frames[0] == 2 and len(report.worst_frames) == 2
+    assert report.worst_frames == [2]                   # the others are at the best value: not "worst"
     assert report.sample_frames == [0, 3]
+    assert collect(tmp_path, worst="brightness").worst_frames == []          # all equally grey
     with pytest.raises(UserError, match="--worst 'nope'"):
         collect(tmp_path, worst="nope")
     with pytest.raises(UserError, match="--images .* needs --compare"):

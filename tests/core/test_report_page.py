@@ -298,6 +298,13 @@ def test_thumbnails_drawn_once_scaled_and_missing_frames_explained(tmp_path):
     assert f"min visibility {page.num(report.frames[1].min_visibility)}" in captions
 
 
+def test_no_worst_frames_when_every_frame_ties(tmp_path):
+    report = make_report(tmp_path / "ds", compare=False, frames=2)
+    report.worst_frames = []
+    doc = Page(page.page_html(report, {}, {}))
+    assert "No frame stands out: every ranked frame has the same min visibility." in doc.section_text("worst")
+
+
 def test_without_pillow_the_sheets_say_so(tmp_path, monkeypatch):
     report = make_report(tmp_path / "ds", compare=False, frames=2)
     report.synthetic.numeric, report.synthetic.attributes, report.balance = {}, {}, []  # fewer plots: faster

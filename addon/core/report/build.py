@@ -87,6 +87,8 @@ def collect(root: Path, compare: Path | None = None, images: Path | None = None,
                      "without its shards/ folder).")
 
     ranked = sorted((r for r in frames if getattr(r, worst) is not None), key=lambda r: (getattr(r, worst), r.index))
+    if ranked:      # frames at the best value (e.g. nothing occluded) are not "worst", however few the others
+        ranked = [r for r in ranked if getattr(r, worst) < getattr(ranked[-1], worst)]
     return Report(root=root, title=f"SynthKiln dataset report: {root.name}", job=job,
                   synthetic=synthetic, real=real, real_source=str(compare) if compare is not None else None,
                   gaps=gap_rows or [], balance=summary["balance"], rare=rare, frames=frames,

@@ -352,7 +352,9 @@ def page_html(r: Report, written: dict[str, str], thumbs: dict[int, Thumb] | Non
                 ("real-samples", "Real sample images", _real_sheet(r, real_thumbs)),
                 ("worst", f"Worst frames by {worst}",
                  (f'<p class="hint">Lowest {esc(worst)} first.</p>' if r.worst_frames else "")
-                 + _sheet(r, r.worst_frames, thumbs, _worst_caption(r.worst_metric), "frames to rank")),
+                 + (_sheet(r, r.worst_frames, thumbs, _worst_caption(r.worst_metric), "frames to rank")
+                    if r.worst_frames or not r.frames else
+                    empty(f"No frame stands out: every ranked frame has the same {worst}."))),
                 ("job", "Job", _job(r, written))]
     nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in sections)
     body = "".join(section(a, t, b) for a, t, b in sections)
