@@ -188,3 +188,9 @@ def test_bad_input_keeps_the_last_report(job, tmp_path):
     assert not (empty / "report").exists()
     one_error(sk("report", tmp_path / "rep", cwd=job), "is not a SynthKiln dataset")
     one_error(sk("report", job / "ds", "--images", tmp_path, cwd=job), "needs --compare")
+    precious = tmp_path / "documents"                   # --out naming a folder of the user's: never replaced
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    one_error(sk("report", job / "ds", "--out", precious, cwd=job), "is not a SynthKiln report")
+    assert (precious / "thesis.txt").read_text() == "years of work"
+    one_error(sk("report", job / "ds", "--out", job / "ds", cwd=job), "is not a SynthKiln report")

@@ -126,8 +126,11 @@ def build_report(root: Path, out: Path | None = None, compare: Path | None = Non
     from .plots import require_matplotlib
 
     require_matplotlib()                # before reading a large dataset, not after
-    data = collect(root, compare, images, worst=worst, samples=samples)
     out = Path(out) if out is not None else default_out(root)
+    if out.exists() and not (out / SUMMARY).is_file() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out}: exists and is not a SynthKiln report (no {SUMMARY}); a report replaces its "
+                        "folder whole, so choose a new or empty folder (--out)")
+    data = collect(root, compare, images, worst=worst, samples=samples)
     staging = staging_dir(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
