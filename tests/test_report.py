@@ -4,6 +4,7 @@ an HTML report; compared with a real COCO file written by hand and with the data
 
 from __future__ import annotations
 
+import html as htmllib
 import json
 import math
 import re
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from addon.core.png import encode_png
+from addon.core.preset import load_preset
 from addon.core.report.build import collect
 from tests.test_cli import TINY, ok, one_error, sk
 from tests.tiny import BALANCED_PRESET
@@ -130,6 +133,12 @@ def test_compare_with_real_data(job):
     positions = [html.find(g.title) for g in data.gaps]
     assert all(pos >= 0 for pos in positions)
     assert "1 crowd region" in html
+    # the real category mix as a balance entry to paste: valid in the job's own preset
+    snippet = htmllib.unescape(re.search(r"<pre>(.*?)</pre>", html, re.S).group(1))
+    assert yaml.safe_load(snippet) == {"balance": [{"attribute": "category", "shares": {"mug": 1}}]}
+    suggested = job / "suggested.yaml"
+    suggested.write_text(PRESET.split("balance:")[0] + snippet + "\n")
+    assert load_preset(suggested).balance_shares() == {"category": {"mug": 1.0}}
     assert [f.name for f in data.real_frames] == ["p1.png", "p2.png", "p3.png"]
     for k in range(3):                                                  # the real images, boxes drawn
         assert f'src="real_{k:04d}.jpg"' in html and (out / f"real_{k:04d}.jpg").is_file()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+import yaml
 
 from ..fsio import atomic_write_bytes
 from ..preview import pillow_available
@@ -140,7 +141,23 @@ def _categories(r: Report, written: dict[str, str]) -> str:
     if real is not None:
         headers += ["Real instances", "Share", "Synthetic − real"]
     return (f'<div class="pair">{table(headers, rows)}'
-            f'{figure(written, "categories", "Instances per category")}</div>')
+            f'{figure(written, "categories", "Instances per category")}</div>' + _balance_hint(r))
+
+
+def _balance_hint(r: Report) -> str:
+    """The real data's category mix as a preset's ``balance`` entry, to paste: the report's answer to
+    "how do I close this gap", over the recipe's categories that the real data has."""
+    if r.real is None:
+        return ""
+    counts = {c: n for c, n in r.real.categories.items() if c in r.synthetic.categories and n > 0}
+    total = sum(counts.values())
+    if not total:
+        return ""
+    shares = {c: float(f"{n / total:.3g}") for c, n in counts.items()}
+    entry = {"balance": [{"attribute": "category", "shares": shares}]}
+    return ('<p class="hint">To ask for the real data\'s category mix, add this to the preset (an '
+            '<code>object_count</code> randomizer follows it):</p>'
+            f'<pre>{esc(yaml.safe_dump(entry, default_flow_style=None, sort_keys=False).strip())}</pre>')
 
 
 def _attributes(r: Report, written: dict[str, str]) -> str:
@@ -293,6 +310,8 @@ h2 { font-size: 20px; margin: 0 0 12px; padding-bottom: 4px; border-bottom: 2px 
 h3 { font-size: 16px; margin: 22px 0 8px; }
 section { margin-top: 36px; }
 code { font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; word-break: break-all; }
+pre { font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; background: var(--bg);
+      border: 1px solid var(--line); border-radius: 4px; padding: 8px 12px; overflow-x: auto; }
 nav { font-size: 13px; margin: 16px 0 0; display: flex; flex-wrap: wrap; gap: 4px 14px; }
 nav a { color: var(--syn); text-decoration: none; }
 nav a:hover { text-decoration: underline; }
