@@ -20,7 +20,7 @@ from ..exports import read_record
 from ..fsio import atomic_write_bytes
 from ..job import read_manifest
 from ..preview import category_colour, category_colours, draw_boxes, import_pillow, render_preview
-from .model import RealFrame, Report
+from .model import Report
 
 THUMB = 320           # longest side, px (the page shows them ~220 px wide; sharp on high-DPI screens)
 JPEG_QUALITY = 88
