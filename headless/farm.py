@@ -270,6 +270,12 @@ def _no_compute_failed(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("Compute Failed")
 
 
+def _no_closed_comm(record: logging.LogRecord) -> bool:
+    """At shutdown an in-process cluster may log "Batched Comm Closed" at INFO with a traceback (a stream
+    still sending while the client closes): shutdown chatter, not a failure, and no traceback for users."""
+    return not str(record.msg).startswith("Batched Comm Closed")
+
+
 def run_dask(d: Path, job: core.FarmJob, scheduler: str | None = None, workers: int | None = None,
              shards: list[int] | None = None) -> str:
     """Submit one task per shard (``retries`` = job.retries) to a Dask scheduler, or to a local cluster of
@@ -292,8 +298,9 @@ def run_dask(d: Path, job: core.FarmJob, scheduler: str | None = None, workers: 
     except OSError as e:
         raise UserError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
     failed: dict[int, str] = {}
-    worker_log = logging.getLogger("distributed.worker")
+    worker_log, batched_log = logging.getLogger("distributed.worker"), logging.getLogger("distributed.batched")
     worker_log.addFilter(_no_compute_failed)
+    batched_log.addFilter(_no_closed_comm)
     try:
         futures = {client.submit(fn, job.command(k), str(d / "logs" / f"shard-{k}.log"), k, key=f"{prefix}-shard-{k}",
                                  retries=job.retries, pure=False): k for k in todo}
@@ -309,6 +316,7 @@ def run_dask(d: Path, job: core.FarmJob, scheduler: str | None = None, workers: 
         if cluster is not None:
             cluster.close()
         worker_log.removeFilter(_no_compute_failed)
+        batched_log.removeFilter(_no_closed_comm)
     if failed:
         first = failed[min(failed)]
         raise UserError(f"shards {core.index_ranges(failed)} failed after {job.retries + 1} attempts; {first}")
