@@ -39,14 +39,16 @@ class SYNTHKILN_UL_categories(bpy.types.UIList):
     """Categories in id order; double-click a name to rename it everywhere it is used."""
 
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0, flt_flag=0):
-        split = layout.split(factor=0.6, align=True)     # the name gets most of a narrow sidebar
-        row = split.row(align=True)
-        row.label(text=str(index + 1))
+        row = layout.row(align=True)
+        cell = row.row(align=True)
+        cell.ui_units_x = 1.2                      # the id, as narrow as its digits: the name takes the rest
+        cell.label(text=str(index + 1))
         row.prop(item, "name", text="", emboss=False, icon='TAG')
-        rest = split.row(align=True)
         for spec in field_specs(Category):         # further fields (supercategory, colour) follow the schema
             if spec.name != "name":
-                rest.prop(item, spec.name, text="", emboss=spec.kind != "str")
+                cell = row.row(align=True)
+                cell.ui_units_x = 3.5 if spec.kind == "str" else 1.2
+                cell.prop(item, spec.name, text="", emboss=spec.kind != "str")
 
 
 def _add_menu(group):
