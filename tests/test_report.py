@@ -8,7 +8,6 @@ import html as htmllib
 import json
 import math
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import yaml
 from addon.core.png import encode_png
 from addon.core.preset import load_preset
 from addon.core.report.build import collect
+from tests.core.test_report_page import Page
 from tests.test_cli import TINY, ok, one_error, sk
 from tests.tiny import BALANCED_PRESET
 
@@ -55,35 +55,17 @@ def real_coco(work: Path) -> tuple[Path, Path]:
     return path, photos
 
 
-class Page(HTMLParser):
-    """What a browser would fetch, and the text a reader sees."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.srcs, self.hrefs, self.text = [], [], []
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if a.get("src"):
-            self.srcs.append(a["src"])
-        if a.get("href"):
-            self.hrefs.append(a["href"])
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
 def test_report_of_a_rendered_job(job):
     p = ok(sk("report", job / "ds", cwd=job))
     index = Path(p.stdout.strip().splitlines()[-1])
     assert index == job / "ds" / "report" / "index.html"
     page = Page(index.read_text())
-    text = " ".join(page.text)
-    for src in page.srcs:
-        assert not re.match(r"^(https?:)?//", src), src                   # self-contained
+    text = " ".join(page.section_text(s) for s in (None, *page.sections))     # the header, then each section
+    for ref in page.refs:
+        assert not re.match(r"^(https?:)?//", ref), ref                   # self-contained
+    for src in (img["src"] for img in page.imgs):
         assert (index.parent / src).is_file(), src
-    assert len([s for s in page.srcs if s.endswith(".png")]) >= 8
+    assert len([img for img in page.imgs if img["src"].endswith(".png")]) >= 8
     assert f"{FRAMES} done of {FRAMES} planned" in text
     assert re.search(r"75\.0\s?%", text) and "lighting/key.energy" in text  # balance target, rare parameter
     data = collect(job / "ds")

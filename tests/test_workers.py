@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import test_cli as cli
+from tests.test_cli import ok
 from tests.tiny import TINY_PRESET
 
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
@@ -46,15 +48,8 @@ def work(tmp_path_factory) -> Path:
 
 
 def sk(work: Path, *args, timeout: float = 120) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "headless", *map(str, args)], cwd=work, env=_env(work / "tmp"),
-                       capture_output=True, text=True, timeout=timeout)
-    assert "Traceback" not in p.stdout + p.stderr, f"traceback from synthkiln {args}:\n{p.stdout}\n{p.stderr}"
-    return p
-
-
-def ok(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert p.returncode == 0, f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
-    return p
+    """The CLI in ``work``, with the pool's scratch folders under ``work/tmp``; never a traceback."""
+    return cli.sk(*args, cwd=work, env=_env(work / "tmp"), timeout=timeout)
 
 
 def start(work: Path, *args) -> subprocess.Popen:

@@ -84,38 +84,42 @@ class SYNTHKILN_OT_randomizer_add(_Reporting, bpy.types.Operator):
         return {'FINISHED'}
 
 
-class SYNTHKILN_OT_randomizer_remove(_Reporting, bpy.types.Operator):
+class _StackEntry:
+    """An operator on one entry of a randomizer stack: ``group``, and ``index`` (-1: the active one)."""
+    group: EnumProperty(name="Group", items=GROUP_ITEMS)
+    index: IntProperty(name="Index", default=-1, min=-1, description="Stack position (-1: the active one)")
+
+    def entry(self, context):
+        """(stack, the scene's UI state, the name of its active-index property, the entry's index)."""
+        stack = getattr(_recipe(context).randomizers, self.group)
+        state, active = context.scene.synthkiln, f"active_{self.group}"
+        i = _index(getattr(state, active) if self.index < 0 else self.index, len(stack), f"{self.group} randomizer")
+        return stack, state, active, i
+
+
+class SYNTHKILN_OT_randomizer_remove(_StackEntry, _Reporting, bpy.types.Operator):
     """Remove a randomizer from its stack"""
     bl_idname = "synthkiln.randomizer_remove"
     bl_label = "Remove Randomizer"
     bl_options = {'REGISTER', 'UNDO'}
 
-    group: EnumProperty(name="Group", items=GROUP_ITEMS)
-    index: IntProperty(name="Index", default=-1, min=-1, description="Stack position (-1: the active one)")
-
     def _execute(self, context):
-        stack = getattr(_recipe(context).randomizers, self.group)
-        state, active = context.scene.synthkiln, f"active_{self.group}"
-        i = _index(getattr(state, active) if self.index < 0 else self.index, len(stack), f"{self.group} randomizer")
+        stack, state, active, i = self.entry(context)
         stack.remove(i)
         setattr(state, active, max(0, min(getattr(state, active), len(stack) - 1)))
         return {'FINISHED'}
 
 
-class SYNTHKILN_OT_randomizer_move(_Reporting, bpy.types.Operator):
+class SYNTHKILN_OT_randomizer_move(_StackEntry, _Reporting, bpy.types.Operator):
     """Move a randomizer up or down its stack (stacks apply top to bottom)"""
     bl_idname = "synthkiln.randomizer_move"
     bl_label = "Move Randomizer"
     bl_options = {'REGISTER', 'UNDO'}
 
-    group: EnumProperty(name="Group", items=GROUP_ITEMS)
-    index: IntProperty(name="Index", default=-1, min=-1, description="Stack position (-1: the active one)")
     direction: EnumProperty(name="Direction", items=[("UP", "Up", ""), ("DOWN", "Down", "")])
 
     def _execute(self, context):
-        stack = getattr(_recipe(context).randomizers, self.group)
-        state, active = context.scene.synthkiln, f"active_{self.group}"
-        i = _index(getattr(state, active) if self.index < 0 else self.index, len(stack), f"{self.group} randomizer")
+        stack, state, active, i = self.entry(context)
         j = i - 1 if self.direction == 'UP' else i + 1
         if not 0 <= j < len(stack):
             return {'CANCELLED'}

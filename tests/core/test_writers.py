@@ -3,8 +3,6 @@ label is known, read back with independent readers (pycocotools, xml.etree, yaml
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -15,11 +13,12 @@ import numpy as np
 import pytest
 import yaml
 from pycocotools import mask as mask_utils
-from pycocotools.coco import COCO
 
 from addon.core import exports, kitti, layout, masks, polygons, preview, voc
 from addon.core.errors import DatasetError, UserError
 from addon.core.png import encode_png
+
+from .test_coco import load_coco
 
 H, W = 48, 64
 SEED = 11
@@ -112,11 +111,6 @@ def make_dataset(root: Path, frames=range(6), **output) -> dict[int, np.ndarray]
         (root / layout.record_name(i)).write_text(json.dumps(rec))
         out[i] = mask
     return out
-
-
-def load_coco(path: Path) -> COCO:
-    with contextlib.redirect_stdout(io.StringIO()):
-        return COCO(str(path))
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
