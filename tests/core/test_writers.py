@@ -18,7 +18,7 @@ from addon.core import exports, kitti, layout, masks, polygons, preview, voc
 from addon.core.errors import DatasetError, UserError
 from addon.core.png import encode_png
 
-from .test_coco import load_coco
+from tests.core.test_coco import load_coco
 
 H, W = 48, 64
 SEED = 11
