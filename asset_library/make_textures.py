@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from addon.core.png import encode_png
+from synthkiln.addon.core.images.png import encode_png
 
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "textures"

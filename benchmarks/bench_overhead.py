@@ -20,10 +20,10 @@ from pathlib import Path
 
 import bpy
 
-import addon
-from addon.bridge import pipeline
-from addon.bridge.pipeline import DatasetRun, FrameJob
-from addon.core.preset import BUILTIN_PRESETS, load_preset
+from synthkiln import addon
+from synthkiln.addon.bridge import pipeline
+from synthkiln.addon.bridge.pipeline import DatasetRun, FrameJob
+from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
 
 
 def main() -> None:

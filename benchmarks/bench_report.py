@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from addon.core import layout  # noqa: E402
-from addon.core.report import build, page  # noqa: E402
-from addon.core.status import read_frame_times  # noqa: E402
+from synthkiln.addon.core.dataset import layout  # noqa: E402
+from synthkiln.addon.core.report import build, page  # noqa: E402
+from synthkiln.addon.core.dataset.status import read_frame_times  # noqa: E402
 
 
 def render(out: Path, frames: int, resolution: str, samples: int) -> None:
-    cmd = [sys.executable, "-m", "headless", "render", str(ROOT / "presets" / "tabletop.yaml"), "--out", str(out),
+    cmd = [sys.executable, "-m", "synthkiln", "render", str(ROOT / "presets" / "tabletop.yaml"), "--out", str(out),
            "--frames", str(frames), "--resolution", resolution, "--samples", str(samples)]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
 

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import click
 
-from addon.core import check as check_mod
-from addon.core import exports, jobreport
-from addon.core.errors import UserError
-from addon.core.job import parse_shard, read_manifest
-from addon.core.preset import load_layers, load_preset, origin_of
-from addon.core.report import build as report_build
-from headless import farm
-from headless import status as status_cmd
-from headless import workers as pool
+from ..addon.core.dataset import check as check_mod
+from ..addon.core.exports import build as exports
+from ..addon.core.dataset import jobreport
+from ..addon.core.errors import UserError
+from ..addon.core.dataset.job import parse_shard, read_manifest
+from ..addon.core.recipe.preset import load_layers, load_preset, origin_of
+from ..addon.core.report import build as report_build
+from . import farm
+from . import status as status_cmd
+from . import workers as pool
 
 
 class _Group(click.Group):
@@ -186,7 +187,7 @@ def render(ctx, source: Path, preset, frames, out, seed, shard, resolution, samp
             return _report(out_dir, t0)
 
     import bpy
-    from headless import runtime
+    from . import runtime
     runtime.start()
     if blend is not None:
         runtime.open_blend(blend)

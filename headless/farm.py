@@ -3,7 +3,7 @@
 Each subcommand writes the engine's job files into ``--job-dir`` (default ``OUT/jobs/<engine>/``) and,
 with ``--submit``, hands them to the engine: ``sbatch`` (Slurm), ``openjd run`` (Open Job Description,
 locally), a Dask scheduler or local cluster, a Flamenco Manager, ``kubectl``. Every task is one
-``python -m headless render ... --shard K/N`` process, so the engine does the scheduling and retrying and
+``python -m synthkiln render ... --shard K/N`` process, so the engine does the scheduling and retrying and
 any shard can be rerun: finished frames are skipped. The job files are built by ``addon.core.farm``.
 """
 
@@ -24,11 +24,11 @@ from pathlib import Path
 
 import click
 
-from addon.core import farm as core
-from addon.core.errors import UserError
-from addon.core.fsio import atomic_write_bytes
-from addon.core.preset import load_preset
-from addon.core.status import unfinished_shards
+from . import jobfiles as core
+from ..addon.core.errors import UserError
+from ..addon.core.fsio import atomic_write_bytes
+from ..addon.core.recipe.preset import load_preset
+from ..addon.core.dataset.status import unfinished_shards
 
 JOB_FILE = "synthkiln-job.json"     # what was written and submitted: for status and retry
 
@@ -42,12 +42,12 @@ def farm() -> None:
 # module-level import here would be circular (whichever of the two is imported first). A UserError
 # becomes one message through the main group, which ``farm`` is registered under.
 def _resolution(ctx, param, value):
-    from headless.cli import _resolution as parse
+    from .cli import _resolution as parse
     return parse(ctx, param, value)
 
 
 def _overrides(*args) -> dict:
-    from headless.cli import _overrides as overrides
+    from .cli import _overrides as overrides
     return overrides(*args)
 
 
@@ -285,7 +285,7 @@ def run_dask(d: Path, job: core.FarmJob, scheduler: str | None = None, workers: 
     except ImportError:
         raise UserError("Dask is not installed: pip install 'dask[distributed]'") from None
     todo = sorted(shards) if shards is not None else list(range(job.shards))
-    fn = importlib.import_module("headless.farm").run_shard    # by its module name, even under `-m headless.farm`
+    fn = importlib.import_module("synthkiln.headless.farm").run_shard    # by its module name, even under `-m synthkiln.headless.farm`
     prefix = f"{job.name}-{uuid.uuid4().hex[:8]}"
     cluster = None
     try:
@@ -330,8 +330,8 @@ import json
 import sys
 from pathlib import Path
 
-from addon.core.farm import FarmJob
-from headless.farm import JOB_FILE, run_dask
+from synthkiln.headless.jobfiles import FarmJob
+from synthkiln.headless.farm import JOB_FILE, run_dask
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
@@ -472,8 +472,8 @@ def k8s(source, preset, frames, shards, out, seed, resolution, samples, job_dir,
         click.echo(f"k8s job {created}: {job.shards} indexed pods")
 
 
-if __name__ == "__main__":      # `python -m headless.farm ...`: the same as `synthkiln farm ...`
-    from headless.cli import main
+if __name__ == "__main__":      # `python -m synthkiln.headless.farm ...`: the same as `synthkiln farm ...`
+    from .cli import main
     if "farm" not in main.commands:
         main.add_command(farm)
     main(["farm", *sys.argv[1:]], prog_name="synthkiln")

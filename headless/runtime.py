@@ -8,8 +8,8 @@ from pathlib import Path
 
 import bpy
 
-from addon.core.errors import UserError
-from addon.core.recipe import Recipe
+from ..addon.core.errors import UserError
+from ..addon.core.recipe.model import Recipe
 
 SUPPORTED = (5, 0)
 _registered = False
@@ -26,7 +26,7 @@ def register() -> None:
     """Register the add-on's non-UI classes (in the bpy module ``bpy.app.background`` is true)."""
     global _registered
     if not _registered:
-        import addon
+        from .. import addon
         addon.register()
         _registered = True
 
@@ -43,11 +43,11 @@ def open_blend(path: Path) -> None:
 
 def output_dir(recipe: Recipe) -> Path:
     """Where the render operator will write (relative folders are relative to the .blend)."""
-    from addon.ui.operators import output_dir as op_output_dir
+    from ..addon.ui.operators import output_dir as op_output_dir
     return op_output_dir(recipe)
 
 
 def scene_recipe(overrides: str) -> Recipe:
     """The open scene's recipe with the command line's overrides, as the render operator will read it."""
-    from addon.ui.operators import scene_recipe as op_scene_recipe
+    from ..addon.ui.operators import scene_recipe as op_scene_recipe
     return op_scene_recipe(bpy.context.scene, overrides)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from addon.core import exports, layout
-from addon.core import status as core
-from addon.core.job import Shard, read_manifest
+from ..addon.core.exports import build as exports
+from ..addon.core.dataset import layout
+from ..addon.core.dataset import status as core
+from ..addon.core.dataset.job import Shard, read_manifest
 
 NO_HEARTBEAT = "SYNTHKILN_HEARTBEAT"   # "0": a worker pool child; its parent writes the heartbeat
 

@@ -1,7 +1,7 @@
 """Local worker pool and process recycling for ``synthkiln render`` (DESIGN §5).
 
 ``--workers N`` splits the process's frames (the whole job, or its ``--shard``) into N contiguous
-shares, one per worker; each worker renders its share as successive ``python -m headless render --shard
+shares, one per worker; each worker renders its share as successive ``python -m synthkiln render --shard
 I/M`` child processes of at most ``--recycle K`` frames, so no Blender process lives long enough to grow
 in memory. Contiguous shards compose exactly (shard k of n is the union of shards k*c..k*c+c-1 of n*c),
 so children need nothing but the ordinary shard contract, and the frames, files and ids are those of a
@@ -27,12 +27,12 @@ from pathlib import Path
 
 import click
 
-from addon.core import layout
-from addon.core import status as core
-from addon.core.errors import UserError
-from addon.core.exports import write_exports
-from addon.core.fsio import clean_temp_files
-from addon.core.job import Shard
+from ..addon.core.dataset import layout
+from ..addon.core.dataset import status as core
+from ..addon.core.errors import UserError
+from ..addon.core.exports.build import write_exports
+from ..addon.core.fsio import clean_temp_files
+from ..addon.core.dataset.job import Shard
 
 DEFAULT_RECYCLE = 200           # frames per Blender process: minutes of work, bounded memory
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
@@ -49,7 +49,7 @@ _LAUNCH = ("import ctypes, os, sys\n"
            "    pass\n"
            "if os.getppid() != int(sys.argv[1]):\n"
            "    sys.exit(137)\n"
-           "os.execv(sys.executable, [sys.executable, '-m', 'headless', *sys.argv[2:]])\n")
+           "os.execv(sys.executable, [sys.executable, '-m', 'synthkiln', *sys.argv[2:]])\n")
 
 
 def options(f):
@@ -140,7 +140,7 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     A child that fails with an error message (a user error, a vanished folder) stops its worker and the
     job ends with that message once the other workers are done; one killed by a signal is retried up to
     ``retries`` times. Either way the finished frames stay and a rerun resumes."""
-    from headless.cli import _ProgressHandler     # the same bar / log lines as a single-process render
+    from .cli import _ProgressHandler  # the same bar / log lines as a single-process render
 
     root = Path(root)
     scope = shard.frames(total)

@@ -1,4 +1,4 @@
-"""The ``synthkiln`` CLI, run as a real subprocess (``python -m headless``) from a scratch working folder.
+"""The ``synthkiln`` CLI, run as a real subprocess (``python -m synthkiln``) from a scratch working folder.
 
 What a user or a farm job sees: exit status, one clear message on stderr (file, line, field path,
 what was expected), never a traceback, nothing written on bad input; and for good input a dataset that
@@ -43,7 +43,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def sk(*args, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the CLI; whatever happens, no traceback may reach the user."""
-    p = subprocess.run([sys.executable, "-m", "headless", *map(str, args)], cwd=cwd, env=env or _env(),
+    p = subprocess.run([sys.executable, "-m", "synthkiln", *map(str, args)], cwd=cwd, env=env or _env(),
                        capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in p.stdout + p.stderr, f"traceback from synthkiln {args}:\n{p.stdout}\n{p.stderr}"
     return p

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import yaml
 
-from addon.core.png import encode_png
-from addon.core.preset import load_preset
-from addon.core.report.build import collect
+from synthkiln.addon.core.images.png import encode_png
+from synthkiln.addon.core.recipe.preset import load_preset
+from synthkiln.addon.core.report.build import collect
 from tests.core.test_report_page import Page
 from tests.test_cli import TINY, ok, one_error, sk
 from tests.tiny import BALANCED_PRESET

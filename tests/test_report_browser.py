@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from addon.core.report.page import render_report
+from synthkiln.addon.core.report.page import render_report
 from tests.browser import Browser, ensure_chromium
 from tests.core.test_report_page import SECTIONS, empty_report, make_report
 

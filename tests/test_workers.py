@@ -53,7 +53,7 @@ def sk(work: Path, *args, timeout: float = 120) -> subprocess.CompletedProcess:
 
 
 def start(work: Path, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "headless", *map(str, args)], cwd=work, env=_env(work / "tmp"),
+    return subprocess.Popen([sys.executable, "-m", "synthkiln", *map(str, args)], cwd=work, env=_env(work / "tmp"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

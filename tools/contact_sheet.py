@@ -5,7 +5,7 @@
     .venv/bin/python tools/contact_sheet.py presets/street.yaml --frames 8 --resolution 320x240 --samples 16
     .venv/bin/python tools/contact_sheet.py --out sheet.png --boxes   # draw each frame's boxes
 
-Each preset renders through the real CLI (``python -m headless render``) into a scratch folder, so the
+Each preset renders through the real CLI (``python -m synthkiln render``) into a scratch folder, so the
 sheet shows exactly what a job makes. Rows are presets, columns frames.
 """
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def render(preset: Path, out: Path, frames: int, resolution: str, samples: int, seed: int) -> None:
-    cmd = [sys.executable, "-m", "headless", "render", str(preset), "--out", str(out), "--frames", str(frames),
+    cmd = [sys.executable, "-m", "synthkiln", "render", str(preset), "--out", str(out), "--frames", str(frames),
            "--resolution", resolution, "--samples", str(samples), "--seed", str(seed)]
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if p.returncode:

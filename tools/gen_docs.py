@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from addon.core.randomizers import GROUPS, Randomizer
-from addon.core.schema import field_specs, to_data
+from synthkiln.addon.core.randomizers import GROUPS, Randomizer
+from synthkiln.addon.core.params.schema import field_specs, to_data
 
 ROOT = Path(__file__).resolve().parent.parent
 

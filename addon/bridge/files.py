@@ -8,8 +8,8 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import UserError
-from ..core.preset import resolve_path
-from ..core.schema import path_str
+from ..core.recipe.preset import resolve_path
+from ..core.params.schema import path_str
 
 
 def user_path(value: str) -> Path:

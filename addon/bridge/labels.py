@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from ..core import geometry, raster
+from ..core.labels import geometry, raster
 from .scene import base_name
 
 KP_PREFIX = "kp."

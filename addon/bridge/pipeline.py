@@ -16,15 +16,17 @@ from typing import Any
 
 import bpy
 
-from ..core import exr, layout, masks, passes, png
-from ..core.exports import write_exports
+from ..core.images import exr, png
+from ..core.dataset import layout
+from ..core.labels import masks, passes
+from ..core.exports.build import write_exports
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files
-from ..core.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
+from ..core.dataset.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
 from ..core.randomizers import Context
-from ..core.recipe import Recipe
-from ..core.rng import render_seed
-from ..core.status import record_frame_time
+from ..core.recipe.model import Recipe
+from ..core.params.rng import render_seed
+from ..core.dataset.status import record_frame_time
 from . import appliers
 from . import camera, compat, labels, render, scene as scene_setup
 

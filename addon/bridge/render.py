@@ -8,8 +8,9 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import exr, passes
-from ..core.recipe import OutputSettings, RenderSettings
+from ..core.images import exr
+from ..core.labels import passes
+from ..core.recipe.model import OutputSettings, RenderSettings
 from . import camera, compat
 
 BACKGROUND_DEPTH = 1e9     # Cycles writes 1e10 where a ray hits nothing

@@ -15,9 +15,9 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import UserError
-from ..core.preset import resolve_path
+from ..core.recipe.preset import resolve_path
 from ..core.randomizers import Selector
-from ..core.recipe import Recipe, SceneSetup
+from ..core.recipe.model import Recipe, SceneSetup
 
 _SUFFIX = re.compile(r"\.\d{3,}$")
 

@@ -5,7 +5,7 @@ relative to the scene (no Python reference to Blender data is kept anywhere).
 """
 
 from ..core.randomizers import Selector
-from ..core.schema import field_specs
+from ..core.params.schema import field_specs
 
 SIMPLE = ("bool", "int", "float", "str", "enum", "int2", "float3")
 # the distribution fields each kind uses (normal also shows min/max when clipped)

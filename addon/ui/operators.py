@@ -14,12 +14,12 @@ from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..bridge.pipeline import DatasetRun, FrameJob
-from ..core import layout
+from ..core.dataset import layout
 from ..core.errors import UserError
-from ..core.job import parse_shard
-from ..core.preset import merge_data, load_preset, save_preset
-from ..core.recipe import Recipe, recipe_to_data
-from ..core.schema import SchemaError, from_data, path_str
+from ..core.dataset.job import parse_shard
+from ..core.recipe.preset import merge_data, load_preset, save_preset
+from ..core.recipe.model import Recipe, recipe_to_data
+from ..core.params.schema import SchemaError, from_data, path_str
 from . import props
 
 

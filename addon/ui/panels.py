@@ -4,8 +4,8 @@ every change is a property edit or an operator. Registered only when Blender has
 import bpy
 
 from ..core.randomizers import GROUPS, Randomizer
-from ..core.recipe import EXPORT_FORMATS, Category, OutputSettings, Recipe, RenderSettings, SceneSetup
-from ..core.schema import field_specs
+from ..core.recipe.model import EXPORT_FORMATS, Category, OutputSettings, Recipe, RenderSettings, SceneSetup
+from ..core.params.schema import field_specs
 from .draw import draw_field, draw_fields, draw_list, title
 from .stack_ops import RENDERABLE, effective_rule, object_rule
 

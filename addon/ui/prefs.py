@@ -2,7 +2,7 @@
 
 The preferences belong to the add-on's own module name, which differs by how it is loaded: an
 extension is ``bl_ext.<repository>.synthkiln`` (the root ``__init__`` forwards to ``addon/``), the
-``bpy`` module and the headless runner import ``addon`` directly and never enable it in the
+``bpy`` module and the headless runner import it as ``synthkiln.addon`` and never enable it in the
 preferences, so ``get`` falls back to the defaults whenever Blender has no entry for it.
 """
 
@@ -16,7 +16,7 @@ from ..bridge import compat
 
 def addon_name(package: str = __package__) -> str:
     """The module name Blender knows the add-on by: the package above ``addon/`` when there is one."""
-    pkg = package.rpartition(".")[0]          # "bl_ext.<repo>.synthkiln.addon" or "addon"
+    pkg = package.rpartition(".")[0]          # "bl_ext.<repo>.synthkiln.addon" or "synthkiln.addon"
     return pkg[: -len(".addon")] if pkg.endswith(".addon") else pkg
 
 

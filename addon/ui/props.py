@@ -12,12 +12,12 @@ from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProp
                        IntProperty, IntVectorProperty, PointerProperty, StringProperty)
 
 from ..bridge import compat
-from ..core.distributions import KINDS, Distribution, f32
+from ..core.params.distributions import KINDS, Distribution, f32
 from ..core.errors import PresetError
 from ..core.randomizers import Randomizer
 from ..core.randomizers import GROUPS
-from ..core.recipe import Category, Recipe
-from ..core.schema import SchemaError, field_specs, from_data, path_str
+from ..core.recipe.model import Category, Recipe
+from ..core.params.schema import SchemaError, field_specs, from_data, path_str
 
 
 class SYNTHKILN_PG_string(bpy.types.PropertyGroup):
@@ -155,7 +155,7 @@ def rename_category(recipe, old: str, new: str) -> None:
 
 
 def _preview_frame_changed(self, context) -> None:
-    from .operators import preview_from_property   # operators import this module
+    from .operators import preview_from_property  # operators import this module
     preview_from_property(self.id_data)
 
 

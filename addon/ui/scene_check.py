@@ -11,7 +11,7 @@ from ..bridge import appliers
 from ..bridge import scene as scene_setup
 from ..bridge.files import user_path
 from ..core.errors import UserError
-from ..core.schema import field_specs
+from ..core.params.schema import field_specs
 from . import props
 
 LIST_AT_MOST = 8

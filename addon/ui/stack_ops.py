@@ -13,7 +13,7 @@ from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from ..core.errors import UserError
 from ..core.randomizers import GROUPS, Randomizer, Selector
-from ..core.recipe import EXPORT_FORMATS, Category, LabelRule, OutputSettings, Recipe
+from ..core.recipe.model import EXPORT_FORMATS, Category, LabelRule, OutputSettings, Recipe
 from . import prefs, props
 from .draw import title
 from .operators import _Reporting

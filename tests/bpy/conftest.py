@@ -7,7 +7,7 @@ bpy = pytest.importorskip("bpy")
 
 @pytest.fixture(scope="session")
 def addon_registered():
-    import addon
+    from synthkiln import addon
     addon.register()
     yield
     addon.unregister()

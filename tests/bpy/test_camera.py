@@ -48,8 +48,8 @@ def base_scene(empty_scene):
 
 def job(scene, randomizers, **output):
     import bpy
-    from addon.bridge.pipeline import FrameJob
-    from addon.core.recipe import recipe_from_data
+    from synthkiln.addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.core.recipe.model import recipe_from_data
     bpy.context.view_layer.update()                   # matrix_world of the objects just built
     recipe = recipe_from_data({
         "categories": [{"name": "thing"}],
@@ -62,12 +62,12 @@ def job(scene, randomizers, **output):
 
 def mask(job_, tmp_path, name="m"):
     """Render the scene as it stands; the instance mask."""
-    from addon.bridge import render
+    from synthkiln.addon.bridge import render
     return render.render(job_.scene, tmp_path / f"{name}.exr", tmp_path / f"{name}.png", job_.recipe.output)["instance"]
 
 
 def project(scene, cam, point):
-    from addon.bridge.camera import intrinsics, world_to_camera
+    from synthkiln.addon.bridge.camera import intrinsics, world_to_camera
     c = world_to_camera(cam) @ np.array([*point, 1.0])
     return (intrinsics(scene, cam) @ c[:3])[:2] / c[2]
 
@@ -184,7 +184,7 @@ def test_targets_visible_check_on_a_scene_that_fails_half_the_time(empty_scene):
 
 def visible_fraction(scene, name):
     import bpy
-    from addon.bridge import visibility
+    from synthkiln.addon.bridge import visibility
     bpy.context.view_layer.update()
     return visibility.measure(scene, visibility.View.of(scene, scene.camera), [bpy.data.objects[name]])[name]
 
@@ -220,7 +220,7 @@ def test_visibility_estimate_matches_rendered_masks(empty_scene, tmp_path):
 def test_visibility_check_is_fast(empty_scene):
     """~10 targets: one candidate pose measured in a few milliseconds."""
     import bpy
-    from addon.bridge import visibility
+    from synthkiln.addon.bridge import visibility
     scene = base_scene(empty_scene)
     bpy.data.objects["Target"].name = "Target.000"
     for k in range(1, 10):

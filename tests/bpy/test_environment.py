@@ -13,7 +13,7 @@ pytestmark = pytest.mark.bpy
 def build(scene):
     """Two targets on a ground plane, a camera on -y looking along +y, a sun, a lamp, a grey world."""
     import bpy
-    from addon.bridge import compat
+    from synthkiln.addon.bridge import compat
     bpy.ops.mesh.primitive_cube_add(size=0.5, location=(-0.35, 0.0, 0.25))
     bpy.context.object.name = "Cube"
     bpy.ops.mesh.primitive_uv_sphere_add(radius=0.3, location=(0.45, 0.5, 0.3))
@@ -39,7 +39,7 @@ def build(scene):
 
 
 def recipe(env, size=(64, 48), samples=2):
-    from addon.core.recipe import recipe_from_data
+    from synthkiln.addon.core.recipe.model import recipe_from_data
     return recipe_from_data({
         "categories": [{"name": "cube"}, {"name": "sphere"}],
         "labels": [{"select": {"names": ["Cube"]}, "category": "cube"},
@@ -56,14 +56,14 @@ def scene(empty_scene):
 
 def prepared(scene, env):
     """A prepared job and its environment randomizers by type."""
-    from addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.bridge.pipeline import FrameJob
     r = recipe(env)
     job = FrameJob(scene, r).prepare()
     return job, {x.TYPE: x for x in r.randomizers.environment}
 
 
 def apply(scene, r, values):
-    from addon.bridge import appliers
+    from synthkiln.addon.bridge import appliers
     return appliers.applier(r).apply(scene, r, values)
 
 
@@ -133,7 +133,7 @@ def test_wet_coat_and_dry_restores_the_materials_own_coat(scene):
 
 def test_wet_skips_environment_objects(scene):
     _, rs = prepared(scene, [{"type": "fog"}, {"type": "rain"}, {"type": "wet"}])
-    from addon.bridge import appliers
+    from synthkiln.addon.bridge import appliers
     import bpy
     objs = list(scene.objects)
     targets = appliers.applier(rs["wet"]).context(scene, rs["wet"], objs).targets
@@ -167,7 +167,7 @@ def test_night_dims_world_and_sun_lights_lamps_and_never_compounds(scene):
 
 
 def test_world_strength_inputs_follow_links_to_the_output(scene):
-    from addon.bridge.appliers.environment import world_strength_inputs
+    from synthkiln.addon.bridge.appliers.environment import world_strength_inputs
     nt = scene.world.node_tree
     bg2, mix = nt.nodes.new("ShaderNodeBackground"), nt.nodes.new("ShaderNodeMixShader")
     nt.nodes.new("ShaderNodeBackground")                   # not linked: not a source of light
@@ -183,7 +183,7 @@ ALL = [{"type": "night", "probability": 0.5, "lamps": ["Lamp*"]}, {"type": "wet"
 
 def test_no_datablocks_per_frame_and_prepare_is_idempotent(scene):
     import bpy
-    from addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.bridge.pipeline import FrameJob
     job, _ = prepared(scene, ALL)
     job.apply_frame(0)
     counts = {k: len(getattr(bpy.data, k)) for k in ("objects", "meshes", "materials", "images", "lights",
@@ -202,9 +202,9 @@ def test_no_datablocks_per_frame_and_prepare_is_idempotent(scene):
 @pytest.mark.render
 def test_masks_and_depth_exact_under_fog_and_rain(scene, tmp_path):
     """Fog and rain change the picture, never the Object Index or depth passes."""
-    from addon.bridge import render
-    from addon.bridge.pipeline import FrameJob
-    from addon.core.recipe import OutputSettings
+    from synthkiln.addon.bridge import render
+    from synthkiln.addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.core.recipe.model import OutputSettings
     out = {}
     for tag, p in (("clear", 0.0), ("storm", 1.0)):
         env = [{"type": "fog", "probability": p, "density": 0.3}, {"type": "rain", "probability": p,
@@ -223,8 +223,8 @@ def test_masks_and_depth_exact_under_fog_and_rain(scene, tmp_path):
 def test_street_preset_renders(empty_scene, tmp_path):
     """The bundled street preset builds, applies every weather and renders through the operator."""
     import json
-    from addon.core.preset import BUILTIN_PRESETS, load_preset
-    from addon.ui import props
+    from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
+    from synthkiln.addon.ui import props
     import bpy
     recipe = load_preset(BUILTIN_PRESETS / "street.yaml", {
         "render": {"resolution": [64, 48], "samples": 1},

@@ -15,8 +15,8 @@ pytestmark = [pytest.mark.bpy, pytest.mark.render]
 @pytest.fixture(scope="module")
 def dataset(addon_registered, tmp_path_factory):
     import bpy
-    from addon.core.recipe import recipe_from_data
-    from addon.ui import props
+    from synthkiln.addon.core.recipe.model import recipe_from_data
+    from synthkiln.addon.ui import props
     from tests.bpy.test_render import RECIPE, W, H, build_known_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -101,7 +101,7 @@ def test_voc_and_kitti_parse_and_match(dataset):
 
 
 def test_check_passes_on_a_rendered_dataset(dataset):
-    from addon.core.check import check_dataset
+    from synthkiln.addon.core.dataset.check import check_dataset
     out, _, _ = dataset
     problems, summary = check_dataset(out)
     assert problems == [], problems

@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.bpy, pytest.mark.render]
 def test_every_label_file_is_written_and_consistent(empty_scene, tmp_path):
     import bpy
     import OpenEXR
-    from addon.core.recipe import recipe_from_data
-    from addon.ui import props
+    from synthkiln.addon.core.recipe.model import recipe_from_data
+    from synthkiln.addon.ui import props
     from tests.bpy.test_render import RECIPE, build_known_scene
 
     build_known_scene(empty_scene)

@@ -66,9 +66,9 @@ def frames(addon_registered, tmp_path_factory):
     camera shifted so the Edge cube is whole (ground truth for truncation). Labels come from the render
     they are computed with, as in the pipeline."""
     import bpy
-    from addon.bridge import camera, labels, render
-    from addon.bridge.pipeline import FrameJob
-    from addon.core.recipe import recipe_from_data
+    from synthkiln.addon.bridge import camera, labels, render
+    from synthkiln.addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.core.recipe.model import recipe_from_data
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     build_scene(scene)
@@ -116,7 +116,7 @@ def sphere_box(K, w2c, center, radius):
 
 
 def corners_box(K, w2c, obj):
-    from addon.core import geometry, raster
+    from synthkiln.addon.core.labels import geometry, raster
     m = np.array(obj.matrix_world)
     world = geometry.transform(m, np.array([c[:] for c in obj.bound_box]))
     uv = raster.project(K, geometry.transform(w2c, world))
@@ -139,7 +139,7 @@ def test_amodal_boxes_match_the_analytic_projection(frames):
 
 
 def test_tight_mask_boxes_lie_within_a_pixel_of_the_clipped_amodal_boxes(frames):
-    from addon.core import masks
+    from synthkiln.addon.core.labels import masks
     _, _, ids, shots, _ = frames
     s = shots["no_wall"]                                   # every target unoccluded
     stats = masks.instance_stats(s["mask"])
@@ -151,7 +151,7 @@ def test_tight_mask_boxes_lie_within_a_pixel_of_the_clipped_amodal_boxes(frames)
 
 def silhouette_pixels(obj, K, w2c):
     """Rasterised silhouette pixels inside the image, from the object's mesh (no modifiers here)."""
-    from addon.core import geometry
+    from synthkiln.addon.core.labels import geometry
     mesh = obj.data
     mesh.calc_loop_triangles()
     X = np.array([v.co[:] for v in mesh.vertices])
@@ -212,7 +212,7 @@ def hull_area_inside(points, width, height):
 
 def test_truncation_of_the_cube_half_outside(frames):
     import bpy
-    from addon.core import geometry, raster
+    from synthkiln.addon.core.labels import geometry, raster
     _, _, ids, shots, _ = frames
     i = ids["Edge"]
     s = shots["scene"]
@@ -276,7 +276,7 @@ def test_keypoints_flags_and_pixels(frames):
 
 
 def test_labels_create_no_datablocks(frames):
-    from addon.bridge import labels
+    from synthkiln.addon.bridge import labels
     from tests.bpy.test_render import datablock_counts
     scene, job, _, shots, _ = frames
     s = shots["scene"]
@@ -290,8 +290,8 @@ def test_labels_of_ten_objects_take_a_few_ms(addon_registered):
     """10 objects of 3-4k triangles at 320 x 240 (no render needed: the cost does not depend on the mask).
     Budget: 3% of a 320 x 240 / 4-sample frame (~450 ms)."""
     import bpy
-    from addon.bridge import camera, labels
-    from addon.bridge.scene import Target
+    from synthkiln.addon.bridge import camera, labels
+    from synthkiln.addon.bridge.scene import Target
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     scene.render.resolution_x, scene.render.resolution_y = 320, 240
@@ -328,8 +328,8 @@ def test_other_geometry_and_odd_cases(addon_registered):
     """Text (evaluated through a temporary mesh), an empty mesh, an object behind the camera, a hidden
     target with keypoints and an object much closer than its size: labels without errors or new datablocks."""
     import bpy
-    from addon.bridge import camera, labels
-    from addon.bridge.scene import Target
+    from synthkiln.addon.bridge import camera, labels
+    from synthkiln.addon.bridge.scene import Target
     from tests.bpy.test_render import datablock_counts
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene

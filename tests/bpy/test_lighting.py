@@ -16,9 +16,9 @@ WHERE = ("randomizers", "lighting", 0)
 
 def prepared(scene, t, data, objs=()):
     """A randomizer of type ``t`` set up on ``scene`` as a job would: (randomizer, applier, context)."""
-    from addon.bridge.appliers import APPLIERS
-    from addon.core.randomizers import Randomizer
-    from addon.core.schema import from_data
+    from synthkiln.addon.bridge.appliers import APPLIERS
+    from synthkiln.addon.core.randomizers import Randomizer
+    from synthkiln.addon.core.params.schema import from_data
     r = from_data(Randomizer.REGISTRY[t], data)
     a = APPLIERS[t]
     a.setup(scene, r, list(objs), WHERE)
@@ -27,7 +27,7 @@ def prepared(scene, t, data, objs=()):
 
 def frames(scene, r, a, ctx, n, seed=0):
     """Sample and apply ``n`` frames; yields each frame's values after it is applied."""
-    from addon.core.rng import stream
+    from synthkiln.addon.core.params.rng import stream
     for i in range(n):
         v = r.sample(stream(seed, i, r.key()), ctx)
         a.apply(scene, r, v)
@@ -90,13 +90,13 @@ def test_light_keeps_selected_lights_and_their_types(empty_scene):
 
 
 def bundled_hdri(name):
-    from addon.bridge import compat
+    from synthkiln.addon.bridge import compat
     return compat.bundled_hdri_dir() / f"{name}.exr"
 
 
 def test_world_hdri_names_and_folder(empty_scene, tmp_path):
     import bpy
-    from addon.bridge import world
+    from synthkiln.addon.bridge import world
     shutil.copy(bundled_hdri("night"), tmp_path / "mine.exr")
     shutil.copy(bundled_hdri("studio"), tmp_path / "other.hdr.exr")
     r, a, ctx = prepared(empty_scene, "world_hdri", {"hdri": {"choice": ["forest", "city"]}, "folder": str(tmp_path),
@@ -117,7 +117,7 @@ def test_world_hdri_names_and_folder(empty_scene, tmp_path):
 
 
 def test_world_hdri_missing_folder_names_the_field(empty_scene, tmp_path):
-    from addon.core.errors import UserError
+    from synthkiln.addon.core.errors import UserError
     with pytest.raises(UserError, match=r"randomizers\.lighting\[0\]\.folder: .* holds no HDRIs"):
         prepared(empty_scene, "world_hdri", {"folder": str(tmp_path)})
 
@@ -125,7 +125,7 @@ def test_world_hdri_missing_folder_names_the_field(empty_scene, tmp_path):
 def test_sky_sun_angle_and_aligned_lamp(empty_scene):
     import bpy
     from mathutils import Vector
-    from addon.bridge import world
+    from synthkiln.addon.bridge import world
     sun = add_light(empty_scene, "Sun", "SUN")
     r, a, ctx = prepared(empty_scene, "sky", {"sun": "Sun", "elevation": {"uniform": [5, 80]}})
     nodes = empty_scene.world.node_tree.nodes
@@ -143,7 +143,7 @@ def test_sky_sun_angle_and_aligned_lamp(empty_scene):
 
 
 def test_sky_sun_must_be_a_sun_lamp(empty_scene):
-    from addon.core.errors import UserError
+    from synthkiln.addon.core.errors import UserError
     add_light(empty_scene, "Bulb", "POINT")
     with pytest.raises(UserError, match=r"randomizers\.lighting\[0\]\.sun: 'Bulb' is not a sun lamp"):
         prepared(empty_scene, "sky", {"sun": "Bulb"})
@@ -163,8 +163,8 @@ def quadrant_photo(path, size=(64, 48)):
 
 def test_background_photo_apply(empty_scene, tmp_path):
     import bpy
-    from addon.bridge import world
-    from addon.core.randomizers.backdrop import cover_fit
+    from synthkiln.addon.bridge import world
+    from synthkiln.addon.core.randomizers.backdrop import cover_fit
     quadrant_photo(tmp_path / "a.png", (64, 48))
     quadrant_photo(tmp_path / "b.png", (30, 60))
     (tmp_path / "notes.txt").write_text("not a photo")
@@ -198,8 +198,8 @@ def test_photo_seen_by_camera_rays_only_with_shadows(empty_scene, tmp_path):
     import bpy
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
-    from addon.bridge import world
-    from addon.bridge.appliers.base import aim
+    from synthkiln.addon.bridge import world
+    from synthkiln.addon.bridge.appliers.base import aim
     sc = empty_scene
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -248,8 +248,8 @@ def test_photo_seen_by_camera_rays_only_with_shadows(empty_scene, tmp_path):
 @pytest.mark.render
 def test_photo_backdrop_preset_renders_with_exact_masks(empty_scene, tmp_path):
     import bpy
-    from addon.bridge import world
-    from addon.core.preset import BUILTIN_PRESETS
+    from synthkiln.addon.bridge import world
+    from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS
     assert bpy.ops.synthkiln.import_preset(filepath=str(BUILTIN_PRESETS / "photo_backdrop.yaml")) == {"FINISHED"}
     overrides = {"render": {"resolution": [64, 48], "samples": 1},
                  "output": {"frames": 2, "directory": str(tmp_path), "previews": 0, "exports": []}}

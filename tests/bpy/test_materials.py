@@ -14,7 +14,7 @@ def build_scene():
     import bpy
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    from addon.bridge import compat
+    from synthkiln.addon.bridge import compat
     shared = bpy.data.materials.new("Shared")
     compat.enable_nodes(shared)              # node-based from 5.0; 4.x needs use_nodes
     shared.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.5, 0.4, 0.3, 1.0)
@@ -40,8 +40,8 @@ def build_scene():
 
 def job_with(materials, **extra):
     import bpy
-    from addon.bridge.pipeline import FrameJob
-    from addon.core.recipe import recipe_from_data
+    from synthkiln.addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.core.recipe.model import recipe_from_data
     scene = build_scene()
     data = {"categories": [{"name": "thing"}],
             "labels": [{"select": {"names": ["Cube*", "Blob"]}, "category": "thing"}],
@@ -66,7 +66,7 @@ def sock(sockets, identifier):
 
 
 def test_material_color_gives_each_object_its_own_material(addon_registered):
-    from addon.core.randomizers.materials import colour_rgb
+    from synthkiln.addon.core.randomizers.materials import colour_rgb
     job = job_with([{"type": "material_color", "name": "c", "mode": "palette"}])
     assert {mat(n).name for n in ("CubeA", "CubeB", "Blob")} == {"Shared.sk.CubeA", "Shared.sk.CubeB",
                                                                 "SK Material.sk.Blob"}
@@ -128,7 +128,7 @@ def test_procedural_texture_links_the_chosen_pattern_and_colour_still_works(addo
 
 def test_image_texture_uses_uvs_or_box_projection(addon_registered):
     import bpy
-    from addon.core.preset import PACKAGE_ROOT
+    from synthkiln.addon.core.recipe.preset import PACKAGE_ROOT
     folder = PACKAGE_ROOT / "asset_library" / "textures"
     files = sorted(p.name for p in folder.glob("*.png"))
     images_before = len(bpy.data.images)
@@ -155,7 +155,7 @@ def test_image_texture_uses_uvs_or_box_projection(addon_registered):
 
 
 def test_image_folder_errors_name_the_field(addon_registered, tmp_path):
-    from addon.core.errors import UserError
+    from synthkiln.addon.core.errors import UserError
     with pytest.raises(UserError, match=r"randomizers\.materials\[0\]\.folder: .* is not a folder"):
         job_with([{"type": "image_texture", "folder": str(tmp_path / "missing")}])
     with pytest.raises(UserError, match=r"randomizers\.materials\[0\]\.folder: .* holds no images"):
@@ -164,7 +164,7 @@ def test_image_folder_errors_name_the_field(addon_registered, tmp_path):
 
 def test_material_swap_appends_once_and_assigns_own_copies(addon_registered):
     import bpy
-    from addon.core.errors import UserError
+    from synthkiln.addon.core.errors import UserError
     swap = {"type": "material_swap", "name": "s", "materials": {"choice": ["Shared", "CanMaterial", "BookMaterial"]}}
     job = job_with([swap, {"type": "material_color", "name": "c"}])
     assert "CanMaterial" in bpy.data.materials and "BookMaterial" in bpy.data.materials
@@ -207,8 +207,8 @@ def test_a_texture_shows_in_the_render(addon_registered, tmp_path):
     """Coloured stripes on grey cubes: their pixels gain colour (chroma) that a plain grey lacks."""
     import shutil
     from PIL import Image
-    from addon.core import layout
-    from addon.core.preset import PACKAGE_ROOT
+    from synthkiln.addon.core.dataset import layout
+    from synthkiln.addon.core.recipe.preset import PACKAGE_ROOT
     folder = tmp_path / "images"
     folder.mkdir()
     shutil.copy(PACKAGE_ROOT / "asset_library" / "textures" / "stripes.png", folder)

@@ -3,7 +3,7 @@ world stops showing a photo, coats dry, night ends. Nothing is deleted (the arti
 
 import pytest
 
-from addon.core.preset import BUILTIN_PRESETS, load_preset
+from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
 
 pytestmark = pytest.mark.bpy
 
@@ -19,8 +19,8 @@ def lit_state(scene):
 
 def test_muted_and_removed_randomizers_leave_nothing_behind(empty_scene):
     import bpy
-    from addon.bridge import world
-    from addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.bridge import world
+    from synthkiln.addon.bridge.pipeline import FrameJob
 
     street = load_preset(BUILTIN_PRESETS / "street.yaml")
     for r in street.randomizers.environment:
@@ -61,7 +61,7 @@ def test_muted_and_removed_randomizers_leave_nothing_behind(empty_scene):
 
 def test_removed_randomizers_helpers_hide(empty_scene):
     import bpy
-    from addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.bridge.pipeline import FrameJob
 
     street = load_preset(BUILTIN_PRESETS / "street.yaml")
     fog = next(r for r in street.randomizers.environment if r.TYPE == "fog")

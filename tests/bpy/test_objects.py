@@ -18,9 +18,9 @@ def lowest_z(obj):
 
 def job_for(data, overrides=None):
     import bpy
-    from addon.bridge.pipeline import FrameJob
-    from addon.core.preset import BUILTIN_PRESETS, load_preset, merge_data
-    from addon.core.recipe import recipe_from_data
+    from synthkiln.addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset, merge_data
+    from synthkiln.addon.core.recipe.model import recipe_from_data
     bpy.ops.wm.read_factory_settings(use_empty=True)
     if isinstance(data, str):
         recipe = load_preset(BUILTIN_PRESETS / data, overrides or {})
@@ -115,8 +115,8 @@ def test_warehouse_renders(addon_registered, tmp_path):
     import bpy
     import numpy as np
     from PIL import Image
-    from addon.core.preset import BUILTIN_PRESETS, load_preset
-    from addon.ui import props
+    from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
+    from synthkiln.addon.ui import props
     bpy.ops.wm.read_factory_settings(use_empty=True)
     recipe = load_preset(BUILTIN_PRESETS / "warehouse.yaml",
                          {"render": {"resolution": [64, 48], "samples": 1},

@@ -6,8 +6,8 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from addon.core.distributions import KINDS            # noqa: E402
-from addon.core.randomizers import GROUPS, Randomizer  # noqa: E402
+from synthkiln.addon.core.params.distributions import KINDS  # noqa: E402
+from synthkiln.addon.core.randomizers import GROUPS, Randomizer  # noqa: E402
 
 pytestmark = pytest.mark.bpy
 
@@ -102,7 +102,7 @@ def _stand_in(cls, log):
 
 def draw_everything(context=None, menus=True) -> list:
     """Draw every panel that polls true (header and body), and every add menu; returns the call log."""
-    from addon.ui import panels
+    from synthkiln.addon.ui import panels
     context = context or bpy.context
     log = []
     for cls in panels.PANELS:
@@ -128,7 +128,7 @@ def operators_set(log):
 @pytest.fixture(scope="module")
 def ui_registered(addon_registered):
     """The panels, lists and menus too (the bpy module runs in background mode, where register skips them)."""
-    from addon.ui import panels
+    from synthkiln.addon.ui import panels
     panels.register()
     yield
     panels.unregister()
@@ -142,7 +142,7 @@ def cube_scene(ui_registered):
 
 
 def _full(scene):
-    from addon.ui import props
+    from synthkiln.addon.ui import props
     from tests.bpy.test_roundtrip import everything
     props.write_recipe(scene, everything())
     for g in GROUPS:
@@ -163,7 +163,7 @@ def test_empty_recipe_draws_every_sidebar_panel(ui_registered):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     assert bpy.ops.synthkiln.recipe_new() == {"FINISHED"}
     log = draw_everything()
-    from addon.ui import panels
+    from synthkiln.addon.ui import panels
     # no object: the Object properties panel stays out
     assert drawn_panels(log) == [c.__name__ for c in panels.PANELS if c is not panels.SYNTHKILN_PT_object_labels]
     # every group's add menu offers exactly that group's types
@@ -181,8 +181,8 @@ def test_full_recipe_with_every_type_expanded(cube_scene):
     log = draw_everything()
     props_drawn = {(kw["data"].bl_rna.identifier, kw["property"]) for name, kw in log if name == "prop"}
     # every schema field of every randomizer type is on screen (so a new field appears by itself)
-    from addon.core.schema import field_specs
-    from addon.ui.props import _GENERATED
+    from synthkiln.addon.core.params.schema import field_specs
+    from synthkiln.addon.ui.props import _GENERATED
     for t, cls in Randomizer.REGISTRY.items():
         pg = _GENERATED[cls].__name__
         for spec in field_specs(cls):
@@ -202,7 +202,7 @@ def test_distributions_show_only_their_kind_fields(cube_scene, kind):
     state = _full(cube_scene)
     dist = state.recipe.randomizers.objects[0]
     pg = getattr(dist, dist.type)
-    from addon.core.schema import field_specs
+    from synthkiln.addon.core.params.schema import field_specs
     cls = Randomizer.REGISTRY[dist.type]
     spec = next(s for s in field_specs(cls) if s.kind == "dist" and s.subtype != "names")
     d = getattr(pg, spec.name)
@@ -217,7 +217,7 @@ def test_distributions_show_only_their_kind_fields(cube_scene, kind):
 
 
 def test_selected_object_with_and_without_label(cube_scene):
-    from addon.ui import panels
+    from synthkiln.addon.ui import panels
     bpy.ops.synthkiln.recipe_new()
     bpy.ops.synthkiln.category_add(name="box")
     ctx = bpy.context
@@ -248,7 +248,7 @@ def test_selected_object_with_and_without_label(cube_scene):
 
 
 def test_progress_and_check_results_are_drawn(cube_scene):
-    from addon.ui import panels
+    from synthkiln.addon.ui import panels
     state = _full(cube_scene)
     state.render_running, state.render_done, state.render_total, state.render_eta = True, 3, 8, 12.0
     state.check_done = True
@@ -262,14 +262,14 @@ def test_progress_and_check_results_are_drawn(cube_scene):
 
 
 def test_preferences_draw_and_fall_back_to_defaults(ui_registered):
-    from addon.ui import prefs
+    from synthkiln.addon.ui import prefs
     log = []
     stand_in = type("Prefs", (), {"bl_rna": prefs.SYNTHKILN_AP_preferences.bl_rna})()
     stand_in.layout = Recorder(log)
     prefs.SYNTHKILN_AP_preferences.draw(stand_in, bpy.context)
     assert [kw["property"] for name, kw in log if name == "prop"] == ["asset_library", "output_directory", "workers"]
     assert prefs.get() == prefs.Defaults()       # the bpy module never enables the add-on in preferences
-    assert prefs.addon_name("addon.ui") == "addon"
+    assert prefs.addon_name("synthkiln.addon.ui") == "synthkiln"
     assert prefs.addon_name("bl_ext.user_default.synthkiln.addon.ui") == "bl_ext.user_default.synthkiln"
 
 

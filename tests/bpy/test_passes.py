@@ -45,7 +45,7 @@ def build(scene):
 
 
 def settings(**labels):
-    from addon.core.recipe import OutputSettings, RenderSettings
+    from synthkiln.addon.core.recipe.model import OutputSettings, RenderSettings
     out = OutputSettings()
     for k, v in labels.items():
         setattr(out, k, v)
@@ -55,7 +55,7 @@ def settings(**labels):
 @pytest.fixture(scope="module")
 def rendered(addon_registered, tmp_path_factory):
     import bpy
-    from addon.bridge import camera, render
+    from synthkiln.addon.bridge import camera, render
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     objs = build(scene)
@@ -148,7 +148,7 @@ def test_flow_of_a_moving_cube_matches_its_projected_motion(rendered):
 
 
 def test_semantic_mask_from_rendered_instances(rendered):
-    from addon.core.passes import semantic_from_instance
+    from synthkiln.addon.core.labels.passes import semantic_from_instance
     _, _, frames, _, _ = rendered
     mask = frames[1]["instance"]
     categories = {1: 5, 2: 7}                           # the backdrop is not a labelled target
@@ -159,7 +159,7 @@ def test_semantic_mask_from_rendered_instances(rendered):
 
 
 def test_passes_stay_off_unless_asked(empty_scene):
-    from addon.bridge import render
+    from synthkiln.addon.bridge import render
     empty_scene.render.use_motion_blur = True
     render.configure(empty_scene, *settings())
     vl = empty_scene.view_layers[0]
@@ -171,7 +171,7 @@ def test_passes_stay_off_unless_asked(empty_scene):
 
 def test_flow_of_a_moving_camera(empty_scene, tmp_path):
     """A camera keyframed 0.1 m to the right: the static backdrop (z = 4 m) flows 0.1·fx/4 px to the left."""
-    from addon.bridge import camera, render
+    from synthkiln.addon.bridge import camera, render
     scene = empty_scene
     build(scene)
     cam = scene.camera

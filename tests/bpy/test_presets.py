@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from addon.core.preset import BUILTIN_PRESETS
+from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS
 
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
 
@@ -42,8 +42,8 @@ def test_a_frame_does_not_depend_on_the_frames_before(empty_scene, preset, tmp_p
     """Frame 3 applied in a fresh scene, and after frames 0-2 in the same scene, leaves the same scene
     state and draws: no randomizer may carry anything over (rotations, caches, settled physics...)."""
     import bpy
-    from addon.bridge.pipeline import FrameJob
-    from addon.core.preset import load_preset
+    from synthkiln.addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.core.recipe.preset import load_preset
 
     def state(values, applied):
         objs = {o.name: [round(x, 6) for row in o.matrix_world for x in row] if not o.hide_render else "hidden"

@@ -45,8 +45,8 @@ RECIPE = {
 @pytest.fixture(scope="module")
 def rendered(addon_registered, tmp_path_factory):
     import bpy
-    from addon.core.recipe import recipe_from_data
-    from addon.ui import props
+    from synthkiln.addon.core.recipe.model import recipe_from_data
+    from synthkiln.addon.ui import props
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     build_known_scene(scene)
@@ -188,8 +188,8 @@ def datablock_counts():
 def test_tabletop_frames_create_no_datablocks(addon_registered, tmp_path):
     """200 applies and a few renders of the demo preset leave every bpy.data count unchanged."""
     import bpy
-    from addon.bridge.pipeline import DatasetRun, FrameJob
-    from addon.core.preset import BUILTIN_PRESETS, load_preset
+    from synthkiln.addon.bridge.pipeline import DatasetRun, FrameJob
+    from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
     bpy.ops.wm.read_factory_settings(use_empty=True)
     recipe = load_preset(BUILTIN_PRESETS / "tabletop.yaml", {"render": {"resolution": [48, 36], "samples": 1},
                                                              "output": {"frames": 3, "previews": 0}})

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from addon.core.balance import BalanceTarget
-from addon.core.distributions import Distribution
-from addon.core.preset import BUILTIN_PRESETS, dump_preset, load_preset
-from addon.core.randomizers import Randomizer
-from addon.core.recipe import Recipe
-from addon.core.schema import field_specs, from_data, to_data
+from synthkiln.addon.core.params.balance import BalanceTarget
+from synthkiln.addon.core.params.distributions import Distribution
+from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, dump_preset, load_preset
+from synthkiln.addon.core.randomizers import Randomizer
+from synthkiln.addon.core.recipe.model import Recipe
+from synthkiln.addon.core.params.schema import field_specs, from_data, to_data
 
 pytestmark = pytest.mark.bpy
 
@@ -108,7 +108,7 @@ def test_every_field_differs_from_its_default():
 
 
 def test_yaml_scene_yaml_is_lossless(empty_scene, tmp_path):
-    from addon.ui import props
+    from synthkiln.addon.ui import props
     recipe = everything()
     path = tmp_path / "everything.yaml"
     path.write_text(dump_preset(recipe))
@@ -122,7 +122,7 @@ def test_yaml_scene_yaml_is_lossless(empty_scene, tmp_path):
 
 @pytest.mark.parametrize("preset", sorted(BUILTIN_PRESETS.glob("*.yaml")), ids=lambda p: p.name)
 def test_bundled_presets_survive_the_scene(empty_scene, preset):
-    from addon.ui import props
+    from synthkiln.addon.ui import props
     recipe = load_preset(preset)
     props.write_recipe(empty_scene, recipe)
     assert props.read_recipe(empty_scene) == recipe
@@ -130,7 +130,7 @@ def test_bundled_presets_survive_the_scene(empty_scene, preset):
 
 def test_recipe_is_saved_in_the_blend(empty_scene, tmp_path):
     import bpy
-    from addon.ui import props
+    from synthkiln.addon.ui import props
     recipe = everything()
     props.write_recipe(empty_scene, recipe)
     blend = tmp_path / "saved.blend"
@@ -142,7 +142,7 @@ def test_recipe_is_saved_in_the_blend(empty_scene, tmp_path):
 
 def test_export_then_import_operators(empty_scene, tmp_path):
     import bpy
-    from addon.ui import props
+    from synthkiln.addon.ui import props
     src = BUILTIN_PRESETS / "tabletop.yaml"
     assert bpy.ops.synthkiln.import_preset(filepath=str(src)) == {"FINISHED"}
     out = tmp_path / "exported.yaml"
@@ -151,8 +151,8 @@ def test_export_then_import_operators(empty_scene, tmp_path):
 
 
 def test_scene_values_are_checked_like_a_preset(empty_scene):
-    from addon.core.errors import PresetError
-    from addon.ui import props
+    from synthkiln.addon.core.errors import PresetError
+    from synthkiln.addon.ui import props
     props.write_recipe(empty_scene, load_preset(BUILTIN_PRESETS / "tabletop.yaml"))
     dist = empty_scene.synthkiln.recipe.randomizers.objects[0].object_pose.scale
     dist.min, dist.max = 2.0, 1.0

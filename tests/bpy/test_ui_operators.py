@@ -10,16 +10,16 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from addon.core.preset import load_preset                # noqa: E402
-from addon.core.randomizers import GROUPS, Randomizer    # noqa: E402
-from addon.core.recipe import OutputSettings, Recipe     # noqa: E402
+from synthkiln.addon.core.recipe.preset import load_preset  # noqa: E402
+from synthkiln.addon.core.randomizers import GROUPS, Randomizer  # noqa: E402
+from synthkiln.addon.core.recipe.model import OutputSettings, Recipe  # noqa: E402
 
 pytestmark = pytest.mark.bpy
 ops = bpy.ops.synthkiln
 
 
 def recipe():
-    from addon.ui import props
+    from synthkiln.addon.ui import props
     return props.read_recipe(bpy.context.scene)
 
 
@@ -310,7 +310,7 @@ def test_open_report_builds_the_report_and_opens_it(scene, tmp_path, browser):
 @pytest.mark.render
 def test_open_report_in_a_blender_without_matplotlib(scene, tmp_path, browser, monkeypatch):
     """Official Blender builds lack matplotlib: the report is drawn by the headless runner's command."""
-    from addon.core.report import plots
+    from synthkiln.addon.core.report import plots
     monkeypatch.setattr(plots, "matplotlib_available", lambda: False)
     rendered_scene(scene, tmp_path / "ds")
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
@@ -323,8 +323,8 @@ def test_open_report_in_a_blender_without_matplotlib(scene, tmp_path, browser, m
 
 
 def test_register_unregister_register_leaves_nothing(addon_registered):
-    import addon
-    from addon.ui import operators
+    from synthkiln import addon
+    from synthkiln.addon.ui import operators
 
     def ours():
         return sorted(n for n in dir(bpy.types) if n.startswith("SYNTHKILN"))
@@ -359,7 +359,7 @@ def test_register_unregister_register_leaves_nothing(addon_registered):
 
 def test_import_preset_points_the_bulk_label_category_at_an_existing_category(empty_scene):
     import bpy
-    from addon.core.preset import BUILTIN_PRESETS
+    from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS
     empty_scene.synthkiln.label_category = "widget"
     assert bpy.ops.synthkiln.import_preset(filepath=str(BUILTIN_PRESETS / "tabletop.yaml")) == {"FINISHED"}
     assert empty_scene.synthkiln.label_category == "mug"

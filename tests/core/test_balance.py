@@ -6,11 +6,11 @@ from collections import Counter
 
 import pytest
 
-from addon.core import layout
-from addon.core.balance import BalanceTarget, balanced_choice, report_rows
-from addon.core.errors import PresetError
-from addon.core.jobreport import format_summary, summarize
-from addon.core.preset import load_preset
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.params.balance import BalanceTarget, balanced_choice, report_rows
+from synthkiln.addon.core.errors import PresetError
+from synthkiln.addon.core.dataset.jobreport import format_summary, summarize
+from synthkiln.addon.core.recipe.preset import load_preset
 
 SHARES = {"red": 0.5, "green": 0.3, "blue": 0.15, "white": 0.05}
 

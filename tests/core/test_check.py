@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from addon.core import layout
-from addon.core.check import check_dataset
-from headless.cli import main
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.dataset.check import check_dataset
+from synthkiln.headless.cli import main
 
 # the synthetic dataset of the writer tests (test modules are not a package: load it by path)
 _spec = importlib.util.spec_from_file_location("sk_test_writers", Path(__file__).with_name("test_writers.py"))

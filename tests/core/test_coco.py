@@ -12,10 +12,12 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from addon.core import coco as coco_mod
-from addon.core import layout, masks
-from addon.core.errors import DatasetError
-from addon.core.png import encode_png
+from synthkiln.addon.core.exports import coco as coco_mod
+from synthkiln.addon.core.exports.build import write_exports
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.labels import masks
+from synthkiln.addon.core.errors import DatasetError
+from synthkiln.addon.core.images.png import encode_png
 
 H, W = 60, 80
 CATEGORIES = [
@@ -25,6 +27,11 @@ CATEGORIES = [
 ]
 MANIFEST = {"generator": "SynthKiln", "version": "0.1.0", "created": "2026-11-22T10:00:00Z", "seed": 7,
             "frames": 4, "categories": CATEGORIES, "recipe": {}, "blender": "5.0.1"}
+
+
+def write_coco(root: Path) -> Path:
+    """Only the COCO export, no previews; its path."""
+    return write_exports(root, ["coco"], 0)[0]
 
 
 def frame_mask(frame: int) -> np.ndarray:
@@ -86,7 +93,7 @@ def load_coco(path: Path) -> COCO:
 
 def test_write_coco_reads_back_exactly_with_pycocotools(tmp_path):
     frame_masks = make_dataset(tmp_path)
-    path = coco_mod.write_coco(tmp_path)
+    path = write_coco(tmp_path)
     assert path == tmp_path / "exports" / "coco" / "annotations.json"
     coco = load_coco(path)
 
@@ -131,7 +138,7 @@ def test_ground_truth_scores_perfect_in_cocoeval(tmp_path):
     from pycocotools.cocoeval import COCOeval
 
     make_dataset(tmp_path)
-    gt = load_coco(coco_mod.write_coco(tmp_path))
+    gt = load_coco(write_coco(tmp_path))
     dets = [{"image_id": a["image_id"], "category_id": a["category_id"], "segmentation": a["segmentation"],
              "score": 1.0} for a in gt.dataset["annotations"]]
     with contextlib.redirect_stdout(io.StringIO()):
@@ -160,15 +167,15 @@ def test_ids_stable_across_order_and_shards(tmp_path):
     # records written to disk in another order (as parallel shards would) export the same file
     make_dataset(tmp_path / "a", frames=[0, 1, 2, 3])
     make_dataset(tmp_path / "b", frames=[3, 1, 2, 0])
-    a = json.loads(coco_mod.write_coco(tmp_path / "a").read_text())
-    b = json.loads(coco_mod.write_coco(tmp_path / "b").read_text())
+    a = json.loads(write_coco(tmp_path / "a").read_text())
+    b = json.loads(write_coco(tmp_path / "b").read_text())
     assert a == b
 
 
 def test_rerun_overwrites_atomically(tmp_path):
     make_dataset(tmp_path)
-    first = coco_mod.write_coco(tmp_path).read_bytes()
-    second = coco_mod.write_coco(tmp_path).read_bytes()
+    first = write_coco(tmp_path).read_bytes()
+    second = write_coco(tmp_path).read_bytes()
     assert first == second
     assert sorted(p.name for p in (tmp_path / "exports" / "coco").iterdir()) == ["annotations.json"]
 
@@ -180,7 +187,7 @@ def test_unknown_category_names_record_and_object(tmp_path):
     rec["objects"][1]["category"] = "saucer"
     path.write_text(json.dumps(rec))
     with pytest.raises(DatasetError) as err:
-        coco_mod.write_coco(tmp_path)
+        write_coco(tmp_path)
     msg = str(err.value)
     assert "000002.json" in msg and "'Plate'" in msg and "'saucer'" in msg
     assert not (tmp_path / "exports" / "coco" / "annotations.json").exists()
@@ -212,21 +219,21 @@ def test_bad_records_are_dataset_errors(tmp_path):
     rec0 = json.loads((tmp_path / layout.record_name(0)).read_text())
     (tmp_path / layout.record_name(5)).write_text(json.dumps(rec0))  # file name says 5, record says 0
     with pytest.raises(DatasetError, match="000005.json"):
-        coco_mod.write_coco(tmp_path)
+        write_coco(tmp_path)
 
     (tmp_path / layout.record_name(5)).write_text("{not json")
     with pytest.raises(DatasetError, match="000005.json"):
-        coco_mod.write_coco(tmp_path)
+        write_coco(tmp_path)
 
 
 def test_missing_manifest(tmp_path):
     layout.make_dirs(tmp_path)
     with pytest.raises(DatasetError, match="synthkiln.json"):
-        coco_mod.write_coco(tmp_path)
+        write_coco(tmp_path)
 
 
 def test_empty_dataset_is_valid_coco(tmp_path):
     make_dataset(tmp_path, frames=[])
-    coco = load_coco(coco_mod.write_coco(tmp_path))
+    coco = load_coco(write_coco(tmp_path))
     assert coco.dataset["images"] == [] and coco.dataset["annotations"] == []
     assert len(coco.dataset["categories"]) == 3

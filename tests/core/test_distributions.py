@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from addon.core.distributions import Distribution, DistributionSyntaxError, parse
-from addon.core.rng import stream
+from synthkiln.addon.core.params.distributions import Distribution, DistributionSyntaxError, parse
+from synthkiln.addon.core.params.rng import stream
 
 
 def draws(d, n=4000, seed=1):

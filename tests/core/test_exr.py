@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from addon.core import exr
+from synthkiln.addon.core.images import exr
 
 OpenEXR = pytest.importorskip("OpenEXR")
 
@@ -154,8 +154,8 @@ def test_blender_multilayer_scratch_reads_identically(tmp_path):
     """The real scratch file of addon.bridge.render (NONE codec, 32-bit, every pass), plus the same render
     saved with Blender's ZIP and ZIPS codecs: ours equals OpenEXR channel by channel."""
     bpy = pytest.importorskip("bpy")
-    from addon.bridge import compat, render
-    from addon.core.recipe import OutputSettings, RenderSettings
+    from synthkiln.addon.bridge import compat, render
+    from synthkiln.addon.core.recipe.model import OutputSettings, RenderSettings
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     bpy.ops.mesh.primitive_cube_add(size=0.5, location=(0.0, 0.0, 0.25))

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from addon.core import geometry, raster
+from synthkiln.addon.core.labels import geometry, raster
 
 W, H = 96, 72
 K = np.array([[100.0, 0.0, 48.0], [0.0, 100.0, 36.0], [0.0, 0.0, 1.0]])

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from addon.core.errors import DatasetError, UserError
-from addon.core.job import Shard, open_dataset, parse_shard, recipe_hash
-from addon.core.recipe import Recipe
+from synthkiln.addon.core.errors import DatasetError, UserError
+from synthkiln.addon.core.dataset.job import Shard, open_dataset, parse_shard, recipe_hash
+from synthkiln.addon.core.recipe.model import Recipe
 
 
 @pytest.mark.parametrize("total, n", [(0, 1), (1, 3), (10, 3), (20, 4), (7, 7), (1000, 13)])

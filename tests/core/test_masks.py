@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from addon.core import masks
+from synthkiln.addon.core.labels import masks
 
 
 def coco_rle(binary: np.ndarray) -> dict:

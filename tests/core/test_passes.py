@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from addon.core import exr, passes
+from synthkiln.addon.core.images import exr
+from synthkiln.addon.core.labels import passes
 
 K = np.array([[100.0, 0.0, 32.0], [0.0, 120.0, 24.0], [0.0, 0.0, 1.0]])
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from addon.core import png
-from addon.core.png import add_text_chunks, encode_png, read_text_chunks
+from synthkiln.addon.core.images import png
+from synthkiln.addon.core.images.png import add_text_chunks, encode_png, read_text_chunks
 
 FILTERS = [None, "none", "sub", "up", "paeth", "adaptive"]
 

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from addon.core.errors import PresetError
-from addon.core.job import sample_frame
-from addon.core.preset import BUILTIN_PRESETS, dump_preset, load_preset
-from addon.core.randomizers import Context, Randomizer
-from addon.core.recipe import Recipe, recipe_from_data
+from synthkiln.addon.core.errors import PresetError
+from synthkiln.addon.core.dataset.job import sample_frame
+from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, dump_preset, load_preset
+from synthkiln.addon.core.randomizers import Context, Randomizer
+from synthkiln.addon.core.recipe.model import Recipe, recipe_from_data
+from synthkiln.addon.core.params.schema import to_data
 
 TABLETOP = BUILTIN_PRESETS / "tabletop.yaml"
 
@@ -107,7 +108,7 @@ def test_all_randomizer_types_are_in_the_registry_and_dump_back():
         data["randomizers"].setdefault(cls.GROUP, []).append({"type": t})
     r = recipe_from_data(data)
     assert {x.TYPE for x in r.randomizers.all()} == set(Randomizer.REGISTRY)
-    assert recipe_from_data(__import__("addon.core.schema", fromlist=["x"]).to_data(r)) == r
+    assert recipe_from_data(to_data(r)) == r
 
 
 def _sample(recipe, index=0):
@@ -122,7 +123,7 @@ def test_same_seed_same_values_and_adding_a_randomizer_changes_nothing_else():
     assert a == b
     assert _sample(r, 1) != a
     wider = load_preset(TABLETOP)
-    from addon.core.randomizers.camera import CameraShell
+    from synthkiln.addon.core.randomizers.camera import CameraShell
     wider.randomizers.camera.insert(0, CameraShell(name="second_camera"))
     c = _sample(wider)
     assert {k: v for k, v in c.items() if k != "camera/second_camera"} == a

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from addon.core import layout, masks, preview
-from addon.core.errors import UserError
-from addon.core.png import encode_png
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.labels import masks
+from synthkiln.addon.core.exports import preview
+from synthkiln.addon.core.errors import UserError
+from synthkiln.addon.core.images.png import encode_png
 
 H, W = 80, 120
 GREY = 100
@@ -108,7 +110,7 @@ def test_missing_pillow_is_a_user_error(tmp_path, monkeypatch):
 
 
 def test_category_colours_follow_the_recipe_or_are_automatic():
-    from addon.core.preview import category_colour, category_colours
+    from synthkiln.addon.core.exports.preview import category_colour, category_colours
     manifest = {"categories": [{"id": 1, "name": "mug", "color": [1.0, 0.5, 0.0]},
                                {"id": 2, "name": "can", "color": [0.0, 0.0, 0.0]}, {"id": 3, "name": "box"}]}
     assert category_colours(manifest) == {"mug": (255, 128, 0), "can": category_colour(2), "box": category_colour(3)}

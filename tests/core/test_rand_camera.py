@@ -6,14 +6,13 @@ import math
 import numpy as np
 import pytest
 
-from addon.core.job import application_order, sample_frame, views_per_scene
-from addon.core.randomizers import Context
-from addon.core.randomizers.camera import CameraSelect, CameraShell
-from addon.core.randomizers.occluders import (Occluder, covered_fraction, disk_overlap, min_radius,
-                                              offset_for_overlap)
-from addon.core.recipe import recipe_from_data
-from addon.core.rng import stream
-from addon.core.schema import SchemaError, from_data
+from synthkiln.addon.core.dataset.job import application_order, sample_frame, views_per_scene
+from synthkiln.addon.core.randomizers import Context
+from synthkiln.addon.core.randomizers.camera import CameraSelect, CameraShell
+from synthkiln.addon.core.randomizers.occluders import Occluder, covered_fraction, disk_overlap, min_radius, offset_for_overlap
+from synthkiln.addon.core.recipe.model import recipe_from_data
+from synthkiln.addon.core.params.rng import stream
+from synthkiln.addon.core.params.schema import SchemaError, from_data
 
 SHELL = {"distance": {"uniform": [2, 3]}, "elevation": {"uniform": [10, 40]}, "azimuth": {"uniform": [90, 180]},
          "roll": {"uniform": [-5, 5]}, "jitter": {"uniform": [-0.1, 0.1]}, "focal_length": {"uniform": [20, 80]},

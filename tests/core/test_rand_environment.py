@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from addon.core.randomizers import Context, Randomizer
-from addon.core.recipe import recipe_from_data
-from addon.core.schema import SchemaError, from_data
+from synthkiln.addon.core.randomizers import Context, Randomizer
+from synthkiln.addon.core.recipe.model import recipe_from_data
+from synthkiln.addon.core.params.schema import SchemaError, from_data
 
 CTX = {"fog": Context(), "rain": Context(), "night": Context(), "wet": Context(targets=["Floor", "Van", "Cone"])}
 
@@ -98,6 +98,6 @@ def test_night_ranges():
 
 def test_fog_and_rain_apply_after_night():
     """Their glow follows the ambient light that night has already dimmed."""
-    from addon.core.job import application_order
+    from synthkiln.addon.core.dataset.job import application_order
     recipe = recipe_from_data({"randomizers": {"environment": [{"type": "fog"}, {"type": "rain"}, {"type": "night"}]}})
     assert [r.TYPE for r in application_order(recipe)] == ["night", "fog", "rain"]

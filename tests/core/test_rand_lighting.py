@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from addon.core.randomizers import Context, Randomizer
-from addon.core.randomizers.backdrop import cover_fit
-from addon.core.randomizers.lighting import daylight_kelvin, kelvin_to_rgb
-from addon.core.schema import SchemaError, from_data
+from synthkiln.addon.core.randomizers import Context, Randomizer
+from synthkiln.addon.core.randomizers.backdrop import cover_fit
+from synthkiln.addon.core.randomizers.lighting import daylight_kelvin, kelvin_to_rgb
+from synthkiln.addon.core.params.schema import SchemaError, from_data
 
 LIGHTS = ["A", "B", "C", "D"]
 CTX = {"light": Context(targets=LIGHTS, data={"light_types": {n: "AREA" for n in LIGHTS}}),

@@ -6,13 +6,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from addon.core.errors import UserError
-from addon.core.job import object_attributes, sample_frame
-from addon.core.randomizers import Context, FrameState, Randomizer
-from addon.core.randomizers.materials import COLOURS, TEXTURE_KINDS, colour_rgb
-from addon.core.recipe import recipe_from_data
-from addon.core.rng import stream
-from addon.core.schema import SchemaError, from_data
+from synthkiln.addon.core.errors import UserError
+from synthkiln.addon.core.dataset.job import object_attributes, sample_frame
+from synthkiln.addon.core.randomizers import Context, FrameState, Randomizer
+from synthkiln.addon.core.randomizers.materials import COLOURS, TEXTURE_KINDS, colour_rgb
+from synthkiln.addon.core.recipe.model import recipe_from_data
+from synthkiln.addon.core.params.rng import stream
+from synthkiln.addon.core.params.schema import SchemaError, from_data
 
 TARGETS = ["Bowl", "Box", "Mug", "Mug.001"]
 IMAGES = ["bricks.png", "dots.png", "stripes.png"]
@@ -114,8 +114,8 @@ def test_balanced_palette_follows_targets_over_1000_frames():
 
 
 def test_balance_with_an_unknown_colour_is_refused_at_load():
-    from addon.core.recipe import recipe_from_data
-    from addon.core.schema import SchemaError
+    from synthkiln.addon.core.recipe.model import recipe_from_data
+    from synthkiln.addon.core.params.schema import SchemaError
     palette = {"materials": [{"type": "material_color", "mode": "palette"}]}
     recipe_from_data({"randomizers": palette, "balance": [{"attribute": "colour", "shares": {"red": 1}}]})
     with pytest.raises(SchemaError, match="'forest' is not a value") as e:
@@ -173,7 +173,7 @@ def test_material_swap_picks_from_the_list():
 
 
 def test_bundled_textures_are_rebuilt_byte_identically():
-    from addon.core.preset import PACKAGE_ROOT
+    from synthkiln.addon.core.recipe.preset import PACKAGE_ROOT
     from asset_library import make_textures
     built = make_textures.build()
     folder = PACKAGE_ROOT / "asset_library" / "textures"

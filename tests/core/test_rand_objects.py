@@ -7,12 +7,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from addon.core.randomizers import Context, FrameState
-from addon.core.randomizers.objects import Distractors, ObjectCount, ObjectPose, PhysicsDrop
-from addon.core.recipe import recipe_from_data
-from addon.core.rng import stream
-from addon.core.schema import SchemaError, from_data
-from addon.core.surface import Surface, box_corners, euler_to_matrix, matrix_to_euler
+from synthkiln.addon.core.randomizers import Context, FrameState
+from synthkiln.addon.core.randomizers.objects import Distractors, ObjectCount, ObjectPose, PhysicsDrop
+from synthkiln.addon.core.recipe.model import recipe_from_data
+from synthkiln.addon.core.params.rng import stream
+from synthkiln.addon.core.params.schema import SchemaError, from_data
+from synthkiln.addon.core.randomizers.surface import Surface, box_corners, euler_to_matrix, matrix_to_euler
 
 BOX = box_corners((-0.05, -0.03, 0.0), (0.05, 0.03, 0.12))      # origin at the bottom centre, like the assets
 

@@ -4,8 +4,8 @@ outliers unless a recipe puts them there, so no parameter may be left out."""
 import numpy as np
 import pytest
 
-from addon.core.randomizers import Randomizer
-from addon.core.schema import field_specs, from_data
+from synthkiln.addon.core.randomizers import Randomizer
+from synthkiln.addon.core.params.schema import field_specs, from_data
 
 
 def numeric_dist_fields():

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from addon.core import layout, status
-from addon.core.errors import DatasetError, UserError
-from addon.core.exports import iter_records
-from addon.core.job import sample_frame
-from addon.core.png import encode_png
-from addon.core.preset import load_preset
-from addon.core.randomizers import Context
-from addon.core.report import compare
-from addon.core.report.build import collect
-from addon.core.report.real import read_real
-from addon.core.report.stats import dataset_stats
+from synthkiln.addon.core.dataset import layout, status
+from synthkiln.addon.core.errors import DatasetError, UserError
+from synthkiln.addon.core.dataset.records import iter_records
+from synthkiln.addon.core.dataset.job import sample_frame
+from synthkiln.addon.core.images.png import encode_png
+from synthkiln.addon.core.recipe.preset import load_preset
+from synthkiln.addon.core.randomizers import Context
+from synthkiln.addon.core.report import compare
+from synthkiln.addon.core.report.build import collect
+from synthkiln.addon.core.report.real import read_real
+from synthkiln.addon.core.report.stats import dataset_stats
 
 from .test_preview import GREY, H, W, make_dataset
 

@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from addon.core import layout
-from addon.core.errors import UserError
-from addon.core.png import encode_png
-from addon.core.report import page, plots, sheet
-from addon.core.report.model import (BY_KEY, REAL, STATISTICS, SYNTHETIC, FrameRow, Gap, JobInfo, RareRow,
-                                     Report, Stats)
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.errors import UserError
+from synthkiln.addon.core.images.png import encode_png
+from synthkiln.addon.core.report import page, plots, sheet
+from synthkiln.addon.core.report.model import BY_KEY, REAL, STATISTICS, SYNTHETIC, FrameRow, Gap, JobInfo, RareRow, Report, Stats
 from tests.core.test_preview import H, W, hide_module, make_dataset
 
 EVIL = "<script>alert('x')</script>"

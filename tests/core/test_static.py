@@ -56,6 +56,6 @@ def test_core_and_cli_front_matter_load_without_blender():
     import subprocess
     import sys
     code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
-            "import addon.core.preset, addon.core.coco, addon.core.masks, addon.core.png, addon.core.job\n"
-            "import headless.cli\n")
+            "import synthkiln.addon.core.recipe.preset, synthkiln.addon.core.exports.build\n"
+            "import synthkiln.headless.cli\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

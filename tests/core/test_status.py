@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from addon.core import layout
-from addon.core import status as st
-from addon.core.errors import DatasetError
-from addon.core.job import Shard
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.dataset import status as st
+from synthkiln.addon.core.errors import DatasetError
+from synthkiln.addon.core.dataset.job import Shard
 
 
 def make_dataset(root: Path, frames: int, done, *, seed: int = 0, recipe_hash: str = "r1", salt: str = "") -> Path:
@@ -150,7 +150,7 @@ def test_merge_refuses_files_outside_the_dataset(tmp_path):
 
 
 def test_cleaning_spares_temp_files_of_live_writers(tmp_path):
-    from addon.core.fsio import clean_temp_files
+    from synthkiln.addon.core.fsio import clean_temp_files
     root = make_dataset(tmp_path / "d", 4, [])
     writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:

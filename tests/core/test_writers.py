@@ -14,9 +14,12 @@ import pytest
 import yaml
 from pycocotools import mask as mask_utils
 
-from addon.core import exports, kitti, layout, masks, polygons, preview, voc
-from addon.core.errors import DatasetError, UserError
-from addon.core.png import encode_png
+from synthkiln.addon.core.exports import build as exports, kitti, preview, voc
+from synthkiln.addon.core.exports.common import split_of
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.labels import masks, polygons
+from synthkiln.addon.core.errors import DatasetError, UserError
+from synthkiln.addon.core.images.png import encode_png
 
 from tests.core.test_coco import load_coco
 
@@ -207,7 +210,7 @@ def test_yolo_layout_labels_and_split(tmp_path):
     cls = {"mug": 0, "plate": 1, "toy car": 2}
     splits = {}
     for i in frames:
-        split = exports.split_of(SEED, i, 0.4)
+        split = split_of(SEED, i, 0.4)
         splits[i] = split
         img = out / "images" / split / f"{i:06d}.png"
         assert os.path.samefile(img, tmp_path / layout.image_name(i))  # a hard link, not a copy
@@ -230,9 +233,9 @@ def test_yolo_layout_labels_and_split(tmp_path):
     exports.write_exports(shard, ["yolo"], 0)
     for i in (3, 7, 11):
         assert (shard / "exports/yolo/images" / splits[i] / f"{i:06d}.png").exists()
-    share = np.mean([exports.split_of(SEED, i, 0.2) == "val" for i in range(4000)])
+    share = np.mean([split_of(SEED, i, 0.2) == "val" for i in range(4000)])
     assert 0.18 < share < 0.22
-    assert [exports.split_of(SEED, i, 0.2) for i in range(50)] != [exports.split_of(SEED + 1, i, 0.2) for i in range(50)]
+    assert [split_of(SEED, i, 0.2) for i in range(50)] != [split_of(SEED + 1, i, 0.2) for i in range(50)]
 
 
 def test_yolo_seg_polygons_rasterise_to_the_mask(tmp_path):
@@ -240,7 +243,7 @@ def test_yolo_seg_polygons_rasterise_to_the_mask(tmp_path):
     [path] = exports.write_exports(tmp_path, ["yolo-seg"], 0)
     assert path == tmp_path / "exports" / "yolo-seg" / "data.yaml"
     for i, mask in frame_masks.items():
-        split = exports.split_of(SEED, i, 0.2)
+        split = split_of(SEED, i, 0.2)
         lines = (path.parent / "labels" / split / f"{i:06d}.txt").read_text().splitlines()
         ids = [1, 2, 3, 4, 5, 6]
         assert len(lines) == len(ids)
@@ -282,7 +285,7 @@ def test_voc_xml_matches_records(tmp_path):
     sets = {s: (out / "ImageSets/Main" / f"{s}.txt").read_text().split() for s in ("train", "val")}
     assert sorted(sets["train"] + sets["val"]) == [f"{i:06d}" for i in range(6)]
     for i in range(6):
-        assert f"{i:06d}" in sets[exports.split_of(SEED, i, 0.2)]
+        assert f"{i:06d}" in sets[split_of(SEED, i, 0.2)]
         root = ET.parse(out / "Annotations" / f"{i:06d}.xml").getroot()
         assert root.findtext("filename") == f"{i:06d}.png"
         assert (out / "JPEGImages" / f"{i:06d}.png").exists()
@@ -380,7 +383,7 @@ def test_preview_draws_amodal_box_and_keypoints(tmp_path):
 
 def test_a_job_without_pillow_skips_its_previews_with_a_note(tmp_path, monkeypatch):
     """Inside a Blender without Pillow the job still completes; `synthkiln export` can draw them later."""
-    from addon.core import preview
+    from synthkiln.addon.core.exports import preview
     make_dataset(tmp_path, previews=3)
     monkeypatch.setattr(preview, "pillow_available", lambda: False)
     notes = []

@@ -42,9 +42,9 @@ def env(**extra: str) -> dict[str, str]:
 
 def farm_cmd() -> list[str]:
     """``synthkiln farm`` through the main CLI once it is registered there, else the group's own module."""
-    from headless.cli import main
-    return [sys.executable, "-m", "headless", "farm"] if "farm" in main.commands else \
-        [sys.executable, "-m", "headless.farm"]
+    from synthkiln.headless.cli import main
+    return [sys.executable, "-m", "synthkiln", "farm"] if "farm" in main.commands else \
+        [sys.executable, "-m", "synthkiln.headless.farm"]
 
 
 def run_farm(*args, cwd: Path, env_: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -39,7 +39,7 @@ def work(tmp_path_factory, kit):
 
     def reference() -> Path:
         out = root / "reference"
-        p = subprocess.run([sys.executable, "-m", "headless", "render", preset, "--frames", str(FRAMES), "--out", out],
+        p = subprocess.run([sys.executable, "-m", "synthkiln", "render", preset, "--frames", str(FRAMES), "--out", out],
                            cwd=root, env=kit.env(), capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stderr
         return out
@@ -71,7 +71,7 @@ def assert_same_as_one_process(out: Path, work, kit, frames: int = FRAMES) -> No
         assert got[name] == want[name], f"{out / name} differs from the single-process run"
     assert not list(out.rglob("*.sk-tmp"))
     if frames == FRAMES:
-        p = subprocess.run([sys.executable, "-m", "headless", "export", out, "--format", "coco", "--previews", "0"],
+        p = subprocess.run([sys.executable, "-m", "synthkiln", "export", out, "--format", "coco", "--previews", "0"],
                            env=kit.env(), capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
         assert coco_without_date(out) == coco_without_date(ref)
@@ -147,7 +147,7 @@ def test_slurm_array_renders_and_retries_a_failed_shard(work, kit, slurm):
 def test_slurm_resubmits_only_unfinished_shards(work, kit, slurm, monkeypatch):
     """A frame of shard 1 lost after the job: resubmitting sends an array of that shard alone, which
     renders the missing frame again, byte for byte."""
-    from headless.farm import resubmit
+    from synthkiln.headless.farm import resubmit
 
     out = work.root / "slurm"
     if not (out / "jobs" / "slurm" / "synthkiln-job.json").exists():
@@ -155,7 +155,7 @@ def test_slurm_resubmits_only_unfinished_shards(work, kit, slurm, monkeypatch):
     monkeypatch.setenv("SLURM_CONF", slurm["SLURM_CONF"])
     assert resubmit(out / "jobs" / "slurm") == ("", [])          # everything done: nothing sent
     (out / "frames" / "000003.json").unlink()
-    p = subprocess.run([sys.executable, "-m", "headless", "farm", "retry", str(out / "jobs" / "slurm")],
+    p = subprocess.run([sys.executable, "-m", "synthkiln", "farm", "retry", str(out / "jobs" / "slurm")],
                        capture_output=True, text=True, env={**os.environ, "SLURM_CONF": slurm["SLURM_CONF"]})
     assert p.returncode == 0 and "resubmitted shards 1" in p.stdout, p.stdout + p.stderr   # `synthkiln farm retry`
     job_id = p.stdout.split(":")[0].strip()

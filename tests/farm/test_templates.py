@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from addon.core import farm as core
-from addon.core.errors import UserError
+from synthkiln.headless import jobfiles as core
+from synthkiln.addon.core.errors import UserError
 
 FULL = core.FarmJob(source="/data/scene.blend", preset="/data/over.yaml", out="/data/out", frames=10, shards=3,
                     python="/opt/venv/bin/python", seed=7, resolution="64x48", samples=2, name="sk-test", retries=1)
@@ -25,9 +25,9 @@ PLAIN = core.FarmJob(source="/data/tiny.yaml", out="/data/out", frames=4, shards
 
 
 def parse_render(args: list[str]):
-    """The real ``render`` command's parser on a generated command line (after ``python -m headless``)."""
-    from headless.cli import render
-    assert args[:3] == ["-m", "headless", "render"], args
+    """The real ``render`` command's parser on a generated command line (after ``python -m synthkiln``)."""
+    from synthkiln.headless.cli import render
+    assert args[:3] == ["-m", "synthkiln", "render"], args
     return render.make_context("render", list(args[3:])).params
 
 

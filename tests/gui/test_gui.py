@@ -164,7 +164,7 @@ def session(request, extension_zip) -> Session:
     # The same preset and seed through the headless runner of this checkout (bpy 5.0.1).
     cli_out = art / "cli_out"
     t0 = time.monotonic()
-    proc = subprocess.run(["timeout", "300", sys.executable, "-m", "headless", "render", str(art / "preset.yaml"),
+    proc = subprocess.run(["timeout", "300", sys.executable, "-m", "synthkiln", "render", str(art / "preset.yaml"),
                            "--out", str(cli_out)], capture_output=True, text=True, cwd=ROOT)
     timings["cli_s"] = time.monotonic() - t0
     logs["cli"] = proc.stdout + proc.stderr
@@ -296,8 +296,8 @@ def test_render_dataset_matches_cli(session):
 
 def test_exported_preset_roundtrips(session):
     """Export Preset from the GUI writes the recipe that was imported (compared as loaded recipes)."""
-    from addon.core.preset import load_preset
-    from addon.core.recipe import recipe_to_data
+    from synthkiln.addon.core.recipe.preset import load_preset
+    from synthkiln.addon.core.recipe.model import recipe_to_data
     _close(recipe_to_data(load_preset(session.art / "exported.yaml")),
            recipe_to_data(load_preset(session.art / "preset.yaml")), "recipe")
 

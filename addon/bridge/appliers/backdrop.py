@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...core import randomizers as R
 from ...core.randomizers.backdrop import PHOTO_SUFFIXES
-from ...core.schema import path_str
+from ...core.params.schema import path_str
 from ...core.errors import UserError
 from .. import world
 from ..files import folder_files, load_image, user_path

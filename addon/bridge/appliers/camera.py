@@ -6,7 +6,7 @@ import bpy
 from mathutils import Matrix, Vector
 
 from ...core.errors import UserError
-from ...core.schema import path_str
+from ...core.params.schema import path_str
 from .. import visibility
 from .base import Applier, aim, find_object, on_shell, target_point
 

@@ -9,7 +9,7 @@ from mathutils import Vector
 
 from ...core import randomizers as R
 from ...core.errors import UserError
-from ...core.schema import path_str
+from ...core.params.schema import path_str
 from .. import compat, world
 from ..files import folder_files, load_image, user_path
 from .base import Applier, aim, find_object, on_shell, target_point

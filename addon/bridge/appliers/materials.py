@@ -15,7 +15,7 @@ import bpy
 
 from ...core.errors import UserError
 from ...core.randomizers.materials import IMAGE_SUFFIXES
-from ...core.schema import path_str
+from ...core.params.schema import path_str
 from .. import compat
 from ..scene import append_from_library
 from ..files import folder_files, load_image, user_path

@@ -13,8 +13,8 @@ from mathutils import Euler
 from ...core import randomizers as R
 from ...core.errors import UserError
 from ...core.randomizers.objects import SHAPES, limited
-from ...core.schema import path_str
-from ...core.surface import Surface
+from ...core.params.schema import path_str
+from ...core.randomizers.surface import Surface
 from .materials import take_own
 from .base import Applier, find_object, footprint, principled
 

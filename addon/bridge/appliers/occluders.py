@@ -17,7 +17,7 @@ from mathutils import Matrix, Vector
 
 from ...core.errors import UserError
 from ...core.randomizers.occluders import min_radius, offset_for_overlap
-from ...core.schema import path_str
+from ...core.params.schema import path_str
 from .. import visibility
 from .base import Applier
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..distributions import Distribution
-from ..schema import fld
+from ..params.distributions import Distribution
+from ..params.schema import fld
 from .base import Randomizer, const
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".exr", ".hdr", ".tif", ".tiff", ".webp")

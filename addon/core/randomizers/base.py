@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..distributions import Distribution
-from ..schema import fld, path_str
+from ..params.distributions import Distribution
+from ..params.schema import fld, path_str
 
 GROUPS = ("objects", "materials", "camera", "lighting", "environment")
 

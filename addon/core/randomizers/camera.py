@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from ..distributions import Distribution
-from ..schema import SchemaError, fld
+from ..params.distributions import Distribution
+from ..params.schema import SchemaError, fld
 from .base import Randomizer, const, deg, names, uni
 
 

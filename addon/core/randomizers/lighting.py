@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..distributions import Distribution
-from ..schema import SchemaError, fld
+from ..params.distributions import Distribution
+from ..params.schema import SchemaError, fld
 from .base import Randomizer, const, deg, names, uni
 
 def kelvin_to_rgb(kelvin: float) -> list[float]:

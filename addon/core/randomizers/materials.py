@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Literal
 
 
-from ..balance import balanced_choice
-from ..distributions import Distribution
+from ..params.balance import balanced_choice
+from ..params.distributions import Distribution
 from ..errors import UserError
-from ..schema import SchemaError, fld
+from ..params.schema import SchemaError, fld
 from .base import Context, Randomizer, deg, names, uni
 
 # Named colours as sRGB hex (what people mean by "red"); values hold them as linear RGB for Blender.

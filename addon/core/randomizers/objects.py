@@ -17,10 +17,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from ..balance import balanced_choice
-from ..distributions import Distribution
-from ..schema import SchemaError, fld
-from ..surface import Surface, align_z, box_corners, euler_to_matrix, matrix_to_euler
+from ..params.balance import balanced_choice
+from ..params.distributions import Distribution
+from ..params.schema import SchemaError, fld
+from .surface import Surface, align_z, box_corners, euler_to_matrix, matrix_to_euler
 from .base import Randomizer, const, deg, uni
 
 VOLUME = ""     # ctx.frame.placed key of objects placed in a volume (no surface)

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..distributions import Distribution
-from ..schema import fld
+from ..params.distributions import Distribution
+from ..params.schema import fld
 from .base import Randomizer, names, uni
 
 

@@ -14,13 +14,13 @@ from typing import Callable
 
 import numpy as np
 
-from .. import layout
+from ..dataset import layout
 from ..errors import DatasetError, UserError
-from ..exports import iter_records
+from ..dataset.records import iter_records
 from ..fsio import atomic_write_json, staging_dir, swap_in
-from ..job import read_manifest
-from ..jobreport import slim, summarize
-from ..status import FAILED, job_status, read_frame_times
+from ..dataset.job import read_manifest
+from ..dataset.jobreport import slim, summarize
+from ..dataset.status import FAILED, job_status, read_frame_times
 from .compare import gaps
 from .model import JobInfo, Report, Stats, summary
 from .real import read_real
@@ -122,7 +122,7 @@ def build_report(root: Path, out: Path | None = None, compare: Path | None = Non
                  *, worst: str = "min_visibility", samples: int = 12,
                  report: Callable[[str], None] | None = None) -> Path:
     """Write the report for dataset ``root`` into ``out`` (default ``root/report``); returns its index.html."""
-    from .page import render_report     # matplotlib is imported only when a report is drawn
+    from .page import render_report  # matplotlib is imported only when a report is drawn
     from .plots import require_matplotlib
 
     require_matplotlib()                # before reading a large dataset, not after

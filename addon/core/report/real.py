@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UserError
-from ..exports import load_json
+from ..dataset.records import load_json
 from .model import REAL, RealFrame, Stats
 from .stats import MAX_BRIGHTNESS_IMAGES, BoxStats, brightness, spread
 

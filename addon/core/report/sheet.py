@@ -14,12 +14,13 @@ from typing import Iterable
 
 import numpy as np
 
-from .. import layout
+from ..dataset import layout
 from ..errors import DatasetError
-from ..exports import read_record
+from ..dataset.records import read_record
 from ..fsio import atomic_write_bytes
-from ..job import read_manifest
-from ..preview import category_colour, category_colours, draw_boxes, import_pillow, render_preview
+from ..dataset.job import read_manifest
+from ..exports.preview import category_colour, category_colours, draw_boxes, render_preview
+from ..images.pillow import import_pillow
 from .model import Report
 
 THUMB = 320           # longest side, px (the page shows them ~220 px wide; sharp on high-DPI screens)

@@ -15,10 +15,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .. import layout
-from ..exports import Objects, categories, export_settings
-from ..preview import import_pillow
-from ..recipe import OutputSettings
+from ..dataset import layout
+from ..exports.common import Objects
+from ..dataset.records import categories, export_settings
+from ..images.pillow import import_pillow
+from ..recipe.model import OutputSettings
 from .model import SYNTHETIC, FrameRow, RareRow, Stats
 
 MAX_BRIGHTNESS_IMAGES = 2000   # decoding every image of a 10^5-frame job costs minutes; a sample says as much

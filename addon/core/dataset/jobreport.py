@@ -12,10 +12,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .balance import BalanceTarget, report_rows
-from .exports import iter_records
+from ..params.balance import BalanceTarget, report_rows
+from .records import iter_records
 from .job import read_manifest
-from .schema import from_data
+from ..params.schema import from_data
 
 
 def slim(record: dict) -> dict:

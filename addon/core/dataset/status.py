@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import layout
-from .errors import DatasetError
-from .fsio import TEMP_MARK, atomic_write_json, temp_path
+from ..errors import DatasetError
+from ..fsio import TEMP_MARK, atomic_write_json, temp_path
 from .job import Shard, read_manifest
 
 SHARDS = "shards"

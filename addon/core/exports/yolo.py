@@ -26,9 +26,10 @@ from pathlib import Path
 
 import yaml
 
-from . import layout, polygons
-from .errors import DatasetError
-from .exports import Context, image_rel, write_text
+from ..dataset import layout
+from ..labels import polygons
+from ..errors import DatasetError
+from .common import Context, image_rel, write_text
 
 SPLITS = ("train", "val")
 

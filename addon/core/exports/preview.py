@@ -24,11 +24,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import layout
-from .errors import DatasetError, UserError
-from .fsio import atomic_write_bytes
-from .masks import rle_decode
-from .png import encode_png
+from ..dataset import layout
+from ..errors import DatasetError
+from ..fsio import atomic_write_bytes
+from ..labels.masks import rle_decode
+from ..images.pillow import import_pillow
+from ..images.png import encode_png
 
 PREVIEW_DIR = f"{layout.EXPORTS}/preview"
 FILL_ALPHA = 0.4
@@ -53,15 +54,6 @@ def pillow_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def import_pillow(purpose: str = "box previews"):
-    """Pillow's modules, or one clear error naming what needed them (Pillow is optional inside Blender)."""
-    try:
-        from PIL import Image, ImageDraw, ImageFont
-    except ImportError:
-        raise UserError(f"{purpose} need Pillow (pip install Pillow)") from None
-    return Image, ImageDraw, ImageFont
 
 
 def _instance_mask(root: Path, record: dict, obj: dict, cache: dict) -> np.ndarray:

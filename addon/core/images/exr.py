@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsio import atomic_write_bytes
+from ..fsio import atomic_write_bytes
 
 MAGIC = 20000630
 _TILED, _LONG_NAMES, _DEEP, _MULTIPART = 0x200, 0x400, 0x800, 0x1000

@@ -39,18 +39,17 @@ import posixpath
 from pathlib import Path
 from typing import Iterable
 
-from . import layout, polygons
-from .errors import DatasetError
-from .exports import (ID_STRIDE, Context, Objects, categories, export_settings, gc_paused, iter_records, read_json,
-                      write_exports)
-from .recipe import OutputSettings
-from .fsio import atomic_write_bytes
+from ..dataset import layout
+from ..labels import polygons
+from ..errors import DatasetError
+from ..dataset.records import ID_STRIDE, categories, export_settings
+from .common import Context, Objects
+from ..recipe.model import OutputSettings
+from ..fsio import atomic_write_bytes
 
-COCO_DIR = f"{layout.EXPORTS}/coco"
 ANNOTATIONS = "annotations.json"
 
-__all__ = ["ANNOTATIONS", "COCO_DIR", "ID_STRIDE", "CocoWriter", "annotation_id", "build_coco", "iter_records",
-           "write_coco"]
+__all__ = ["ANNOTATIONS", "CocoWriter", "annotation_id", "build_coco"]
 
 
 def annotation_id(frame: int, instance_id: int) -> int:
@@ -197,12 +196,3 @@ class CocoWriter:
         path = self.out / ANNOTATIONS
         atomic_write_bytes(path, data)
         return path
-
-
-def write_coco(dataset_dir: Path) -> Path:
-    """Read ``synthkiln.json`` and every complete frame record, write
-    ``exports/coco/annotations.json`` and return its path."""
-    return write_exports(Path(dataset_dir), ["coco"], 0)[0]
-
-
-_gc_paused = gc_paused  # kept for callers of the older name

@@ -10,9 +10,9 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .balance import BalanceTarget
-from .randomizers import GROUPS, Randomizer, Selector
-from .schema import SchemaError, fld, from_data, to_data
+from ..params.balance import BalanceTarget
+from ..randomizers import GROUPS, Randomizer, Selector
+from ..params.schema import SchemaError, fld, from_data, to_data
 
 SCHEMA_VERSION = 1
 

@@ -25,7 +25,7 @@ import posixpath
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .exports import Context, image_rel, write_text
+from .common import Context, image_rel, write_text
 
 TRUNCATED = 0.15
 OCCLUDED = 0.85

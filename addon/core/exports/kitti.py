@@ -30,7 +30,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from .exports import Context, image_rel, write_text
+from .common import Context, image_rel, write_text
 
 FULLY_VISIBLE = 0.85
 PARTLY_VISIBLE = 0.5

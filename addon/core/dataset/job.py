@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from . import layout
-from .errors import DatasetError, UserError
-from .fsio import atomic_write_json
-from .distributions import Distribution, rare_tally
-from .randomizers import Context, FrameState, Randomizer
-from .recipe import Recipe, recipe_to_data
-from .rng import stream
-from .schema import field_specs
+from ..errors import DatasetError, UserError
+from ..fsio import atomic_write_json
+from ..params.distributions import Distribution, rare_tally
+from ..randomizers import Context, FrameState, Randomizer
+from ..recipe.model import Recipe, recipe_to_data
+from ..params.rng import stream
+from ..params.schema import field_specs
 
 GENERATOR = "SynthKiln"
 VERSION = "0.1.0"

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout, masks
-from .errors import DatasetError
-from .exports import ID_STRIDE, categories, read_record
+from . import layout
+from ..labels import masks
+from ..errors import DatasetError
+from .records import ID_STRIDE, categories, read_record
 from .job import read_manifest
-from .preview import import_pillow
+from ..images.pillow import import_pillow
 
 AMODAL_SLACK = 1.0  # px: tight box (from pixels) vs. amodal box (from projected geometry)
 

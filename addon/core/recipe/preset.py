@@ -12,12 +12,12 @@ from typing import Any
 
 import yaml
 
-from .errors import PresetError
-from .fsio import atomic_write_bytes
-from .recipe import Recipe
-from .schema import SchemaError, field_specs, from_data, path_str, to_data
+from ..errors import PresetError
+from ..fsio import atomic_write_bytes
+from .model import Recipe
+from ..params.schema import SchemaError, field_specs, from_data, path_str, to_data
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the extension root (repo root in a checkout)
+PACKAGE_ROOT = Path(__file__).resolve().parents[3]      # the extension root (repo root in a checkout)
 BUILTIN_PRESETS = PACKAGE_ROOT / "presets"
 BUILTIN_PREFIX = "builtin:"
 

@@ -1,0 +1,127 @@
+"""Dataset exports (COCO, YOLO, Pascal VOC, KITTI, previews), built from the frame records.
+
+``write_exports`` is the one entry point: the pipeline calls it when a job completes and
+``synthkiln export`` calls it on demand, so both write the same files. The records are read once and
+every writer gets each frame in turn (streaming: only COCO keeps its annotations in memory).
+
+Every writer sees the same objects: the recipe's ``output`` filters (``min_visibility``, ``min_area``,
+``categories``) are applied here, once; the records themselves keep everything. Each format is built in
+a hidden staging folder next to its final place and swapped in when complete, so a reader (or a re-run
+after a filter change) never sees a half-written or stale export.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import coco, kitti, preview, voc, yolo
+from ..dataset import layout
+from ..errors import DatasetError, UserError
+from .common import Context, Objects
+from ..fsio import STAGING, staging_dir, swap_in
+from ..dataset.job import read_manifest
+from ..dataset.records import categories, export_settings, gc_paused, iter_records
+from ..recipe.model import EXPORT_FORMATS
+
+FORMATS = EXPORT_FORMATS
+
+
+def parse_formats(formats: Iterable[str] | str, where: str = "--format") -> list[str]:
+    """Normalised, de-duplicated format names; a ``UserError`` names the first unknown one."""
+    if isinstance(formats, str):
+        formats = formats.split(",")
+    out: list[str] = []
+    for f in formats:
+        f = str(f).strip().lower()
+        if not f:
+            continue
+        if f not in FORMATS:
+            raise UserError(f"{where} {f!r}: expected one or more of {', '.join(FORMATS)}")
+        if f not in out:
+            out.append(f)
+    return out
+
+
+
+STALE_AFTER = 6 * 3600  # s: a staging folder untouched this long was left by a crash
+
+
+def _clean_stale_staging(exports: Path) -> None:
+    """Staging folders left by a crashed export. Age, not the pid, decides: shards on other hosts may be
+    exporting into the same folder right now."""
+    if not exports.is_dir():
+        return
+    now = time.time()
+    for p in exports.iterdir():
+        if p.name.startswith(".") and (STAGING in p.name or ".old-" in p.name) and p.is_dir():
+            try:
+                if now - p.stat().st_mtime > STALE_AFTER:
+                    shutil.rmtree(p, ignore_errors=True)
+            except OSError:
+                pass
+
+
+# -- the entry point -------------------------------------------------------------------------------------
+def write_exports(root: Path, formats: Iterable[str] | str | None = None, previews: int | None = None,
+                  *, report: Callable[[str], None] | None = None) -> list[Path]:
+    """Write the dataset's exports from its frame records and return the main path of each.
+
+    ``formats``: names from ``FORMATS`` (None: the recipe's ``output.exports``); ``previews``: how many
+    preview overlays to draw (None: the recipe's ``output.previews``). ``report`` gets one line per
+    notable fact (how images were linked)."""
+    root = Path(root)
+    manifest = read_manifest(root)
+    settings = export_settings(manifest)
+    wanted = parse_formats(settings.exports if formats is None else formats,
+                           "output.exports:" if formats is None else "--format")
+    n_previews = settings.previews if previews is None else previews
+    ctx = Context(root, manifest, settings, categories(manifest, settings))
+    keep = Objects(manifest, settings, root)
+
+    makers = {"coco": coco.CocoWriter, "yolo": yolo.YoloWriter, "yolo-seg": yolo.YoloSegWriter,
+              "voc": voc.VocWriter, "kitti": kitti.KittiWriter}
+    exports_dir = root / layout.EXPORTS
+    staged: list[tuple[Path, Path]] = []
+    written: list[Path] = []
+    writers = []
+    try:
+        exports_dir.mkdir(parents=True, exist_ok=True)
+        _clean_stale_staging(exports_dir)
+        for name in wanted:
+            final = exports_dir / makers[name].DIR
+            staging = staging_dir(final)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            staged.append((staging, final))
+            writers.append(makers[name](ctx, staging))
+        if writers:
+            with gc_paused():
+                for rec in iter_records(root):
+                    objs = keep(rec)
+                    for w in writers:
+                        w.add(rec, objs)
+                for w, (staging, final) in zip(writers, staged):
+                    main = w.finish()
+                    written.append(final / main.relative_to(staging))
+        for staging, final in staged:
+            swap_in(staging, final)
+        staged = []
+    except OSError as e:
+        raise DatasetError(f"cannot write the exports in {exports_dir}: {e.strerror or e}") from None
+    finally:
+        for staging, _ in staged:
+            shutil.rmtree(staging, ignore_errors=True)
+    if report and any(w.uses_images for w in writers):
+        used = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in ctx.link.used.items() if n)
+        report(f"images placed in the exports by {used}")
+    if n_previews and previews is None and not preview.pillow_available():
+        # a job's own end, inside a Blender without Pillow: the dataset is complete; previews can follow
+        # with `synthkiln export`, so this is a note, not an error
+        if report:
+            report("previews skipped: Pillow is not available here (run `synthkiln export DIR` to draw them)")
+    elif n_previews:
+        written.extend(preview.write_previews(root, limit=n_previews, keep=keep))
+    return written

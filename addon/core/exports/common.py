@@ -1,0 +1,120 @@
+"""Helpers the export writers share: the object filter, the train/val split, image links, the writer context."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..dataset import layout
+from ..errors import DatasetError
+from ..recipe.model import OutputSettings
+from ..dataset.records import ID_STRIDE, categories
+
+
+class Objects:
+    """Checks a record's objects and keeps those the exports show (visible, and through the filters)."""
+
+    def __init__(self, manifest: dict, settings: OutputSettings, source: Path | None = None):
+        self.known = {c["name"] for c in categories(manifest)}
+        self.kept = {c["name"] for c in categories(manifest, settings)}
+        self.settings, self.source = settings, source
+
+    def where(self, frame: int) -> str:
+        name = layout.record_name(frame)
+        return str(Path(self.source) / name) if self.source is not None else name
+
+    def __call__(self, rec: dict) -> list[dict]:
+        frame = rec["frame"]
+        if not isinstance(rec.get("width"), int) or not isinstance(rec.get("height"), int):
+            raise DatasetError(f"{self.where(frame)}: record needs integer 'width' and 'height'")
+        s = self.settings
+        seen: set[int] = set()
+        out = []
+        for obj in rec.get("objects") or ():
+            iid = obj.get("instance_id")
+            if not isinstance(iid, int) or not 1 <= iid < ID_STRIDE:
+                raise DatasetError(f"{self.where(frame)}: object {obj.get('name')!r} has instance_id {iid!r}; "
+                                   f"expected an integer 1..{ID_STRIDE - 1}")
+            if iid in seen:
+                raise DatasetError(f"{self.where(frame)}: instance_id {iid} is used by two objects")
+            seen.add(iid)
+            area = obj.get("area") or 0
+            if area <= 0:
+                continue  # hidden in this frame: never exported, so its category does not matter
+            cat = obj.get("category")
+            if cat not in self.known:
+                raise DatasetError(f"{self.where(frame)}: object {obj.get('name')!r} has category {cat!r}, "
+                                   f"which is not in {layout.MANIFEST} (known: {sorted(self.known)})")
+            if obj.get("bbox") is None:
+                raise DatasetError(f"{self.where(frame)}: object {obj.get('name')!r} has area {area} but no bbox")
+            vis = obj.get("visibility")
+            if (area < s.min_area or cat not in self.kept
+                    or (vis is not None and s.min_visibility > 0 and vis < s.min_visibility)):
+                continue
+            out.append(obj)
+        return out
+
+
+def split_of(seed: int, frame: int, val_fraction: float) -> str:
+    """"train" or "val" for a frame: a hash of (job seed, frame) against ``val_fraction``, so the split is
+    the same for every shard, rerun and export order, and one frame's split never depends on another."""
+    digest = hashlib.blake2b(f"synthkiln-split:{seed}:{frame}".encode(), digest_size=8).digest()
+    return "val" if int.from_bytes(digest, "big") / 2.0 ** 64 < val_fraction else "train"
+
+
+def image_rel(rec: dict) -> str:
+    """The record's image, relative to the dataset root."""
+    return (rec.get("files") or {}).get("image") or layout.image_name(rec["frame"])
+
+
+class ImageLinker:
+    """Puts a dataset image into an export folder without copying pixels where it can: a hard link
+    first (no extra space, survives moving or archiving the export on its own, and works on Windows
+    without privileges), then a relative symlink (other file system), then a copy. ``used`` counts each."""
+
+    def __init__(self):
+        self.used = {"hardlink": 0, "symlink": 0, "copy": 0}
+
+    def __call__(self, src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+            self.used["hardlink"] += 1
+            return
+        except FileNotFoundError:
+            raise DatasetError(f"{src}: missing (listed in its frame record)") from None
+        except OSError:
+            pass
+        try:
+            os.symlink(os.path.relpath(src, os.path.dirname(dst)), dst)
+            self.used["symlink"] += 1
+            return
+        except OSError:
+            pass
+        shutil.copyfile(src, dst)
+        self.used["copy"] += 1
+
+
+def write_text(path: str, text: str) -> None:
+    """A small export file (staging folder: no temp name needed); always ``\n`` line ends."""
+    with open(path, "wb") as f:
+        f.write(text.encode("utf-8"))
+
+
+@dataclass
+class Context:
+    """What every writer gets: the dataset, its manifest and settings, the exported categories."""
+    root: Path
+    manifest: dict
+    settings: OutputSettings
+    categories: list[dict]
+    link: ImageLinker = field(default_factory=ImageLinker)
+
+    @property
+    def seed(self) -> int:
+        return int(self.manifest.get("seed") or 0)
+
+    def split(self, frame: int) -> str:
+        return split_of(self.seed, frame, float(self.settings.val_fraction))
