@@ -27,7 +27,7 @@ MANIFEST_PATH = ROOT / "blender_manifest.toml"
 # CPython of the Blender releases the manifest supports: 4.2-5.0 embed 3.11, 5.1+ embed 3.13, and 3.14 for
 # Blenders built on it (distribution packages use the system Python).
 SUPPORTED_PYTHONS = {(3, 11), (3, 13), (3, 14)}
-# The only bundled distribution: EXR I/O is pure numpy (addon/core/exr.py), because importing an OpenEXR
+# The only bundled distribution: EXR I/O is pure numpy (addon/core/images/exr.py), because importing an OpenEXR
 # wheel crashes a Blender that links an older system OpenEXR.
 BUNDLED = {"pyyaml"}
 # Everything the zip may hold at its top level; anything else is a developer file leaking in.
@@ -99,10 +99,15 @@ def _zip_names(path: Path) -> set[str]:
 
 # -- the manifest -------------------------------------------------------------------------------------------
 
-def test_manifest_version_equals_pyproject_version(manifest):
+def test_manifest_version_equals_the_package_version(manifest):
+    """One version string (addon/core/__init__.py) that pyproject reads; Blender's manifest repeats it."""
+    import importlib.metadata
+
+    from synthkiln.addon.core import VERSION
     with (ROOT / "pyproject.toml").open("rb") as fh:
         pyproject = tomllib.load(fh)
-    assert manifest["version"] == pyproject["project"]["version"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert manifest["version"] == VERSION == importlib.metadata.version("synthkiln")
 
 
 def test_manifest_text_follows_extension_platform_rules(manifest):

@@ -6,18 +6,42 @@ Every file goes to a temp name in the same folder and is moved into place with `
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import socket
+import time
 from pathlib import Path
 
 TEMP_MARK = ".sk-tmp"
-STAGING = ".partial-"  # .<folder>.partial-<pid>: a folder being built (an export format, a report)
+STAGING = ".partial-"  # .<folder>.partial-<writer>: a folder being built (an export format, a report)
+OLD = ".old-"          # .<folder>.old-<writer>-<n>: a replaced folder on its way out
+STALE_AFTER = 6 * 3600  # s: another host's leftover untouched this long was left by a crash
+# This host, short: temp and staging names carry "<pid>-<host>", so a resume can tell a dead writer of
+# its own host (removed at once) from a writer on another host sharing the folder (whose pid means nothing here).
+HOST = hashlib.blake2b(socket.gethostname().encode(), digest_size=3).hexdigest()
+
+
+def writer_tag() -> str:
+    return f"{os.getpid()}-{HOST}"
 
 
 def temp_path(path: Path) -> Path:
     """The temp name used while ``path`` is written (same folder, so the rename is atomic)."""
-    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_MARK}")
+    return path.with_name(f".{path.name}.{writer_tag()}{TEMP_MARK}")
+
+
+def writer_state(tag: str) -> str:
+    """"self", "alive" or "dead" for a writer of this host; "foreign" for another host's (or no tag)."""
+    pid, _, host = tag.partition("-")
+    if not pid.isdigit() or (host and host != HOST):
+        return "foreign"
+    if int(pid) == os.getpid():
+        return "self"
+    if not host:        # a name from before host tags: its pid is only a guess
+        return "alive" if _writer_alive(int(pid)) else "foreign"
+    return "alive" if _writer_alive(int(pid)) else "dead"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -40,17 +64,16 @@ def atomic_write_json(path: Path, obj: object, *, indent: int | None = None) -> 
 def clean_temp_files(root: Path, stems: set[str] | None = None) -> int:
     """Delete temp files left by an interrupted run under ``root``; returns how many.
 
-    With ``stems``, only temp files of those frames (``.<stem>.<ext>.<pid>.sk-tmp``) go: shards sharing
-    a folder must never delete each other's files in flight. A temp file whose writer (the pid in its
-    name) still runs on this host is kept too: a second process given the same shard (a farm retry while
-    the first still runs) must not pull a file from under the first one's write."""
+    A temp file (``.<name>.<pid>-<host>.sk-tmp``) whose writer was a process of this host that has died
+    goes at once, whatever it was (a frame's file, a heartbeat). One whose writer still runs is kept: a
+    second process given the same shard must not pull a file from under the first one's write. A file
+    written on another host goes only when it belongs to ``stems`` (frames this process now owns) or, with
+    no ``stems``, always; shards sharing a folder never delete each other's files in flight."""
     count = 0
     for p in Path(root).rglob(f"*{TEMP_MARK}"):
         name = p.name[1:]
-        if stems is not None and name.split(".", 1)[0] not in stems:
-            continue
-        pid = name[: -len(TEMP_MARK)].rsplit(".", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _writer_alive(int(pid)):
+        state = writer_state(name[: -len(TEMP_MARK)].rsplit(".", 1)[-1])
+        if state == "alive" or state == "foreign" and stems is not None and name.split(".", 1)[0] not in stems:
             continue
         p.unlink(missing_ok=True)
         count += 1
@@ -70,7 +93,25 @@ def _writer_alive(pid: int) -> bool:
 # -- whole folders ----------------------------------------------------------------------------------------
 def staging_dir(final: Path) -> Path:
     """Where a folder is built before ``swap_in`` puts it at ``final`` (same parent, so renames are atomic)."""
-    return final.with_name(f".{final.name}{STAGING}{os.getpid()}")
+    return final.with_name(f".{final.name}{STAGING}{writer_tag()}")
+
+
+def clean_staging(folder: Path) -> None:
+    """Staging and replaced folders left in ``folder`` by a crash: a dead writer's of this host at once,
+    another host's once untouched for ``STALE_AFTER`` (it may be exporting into the same folder now)."""
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for p in folder.iterdir():
+        if not (p.name.startswith(".") and (STAGING in p.name or OLD in p.name) and p.is_dir()):
+            continue
+        tag = p.name.rsplit(STAGING, 1)[-1] if STAGING in p.name else p.name.rsplit(OLD, 1)[-1].rsplit("-", 1)[0]
+        state = writer_state(tag)
+        try:
+            if state == "dead" or state == "foreign" and now - p.stat().st_mtime > STALE_AFTER:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def swap_in(staging: Path, final: Path) -> None:
@@ -81,7 +122,7 @@ def swap_in(staging: Path, final: Path) -> None:
     for attempt in range(5):
         try:
             if final.exists():
-                old = final.with_name(f".{final.name}.old-{os.getpid()}-{attempt}")
+                old = final.with_name(f".{final.name}{OLD}{writer_tag()}-{attempt}")
                 os.replace(final, old)
                 olds.append(old)
             os.replace(staging, final)

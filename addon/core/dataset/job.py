@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import VERSION
 from . import layout
 from ..errors import DatasetError, UserError
 from ..fsio import atomic_write_json
@@ -25,7 +26,6 @@ from ..params.rng import stream
 from ..params.schema import field_specs
 
 GENERATOR = "SynthKiln"
-VERSION = "0.1.0"
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 job or a merged dataset reports the same way). Balance targets beside achieved shares, frames where a
 constraint (e.g. "targets visible") could not be met, and instance counts.
 
-Printed by ``synthkiln render`` at the end of a job and by the render operator; ``summarize`` returns
-plain data for other front ends (the HTML report of a later issue).
+``synthkiln render`` prints ``format_summary`` at the end of a job; the dataset report (``core/report``)
+shows the same ``summarize`` data on its page.
 """
 
 from __future__ import annotations

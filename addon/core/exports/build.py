@@ -13,7 +13,6 @@ after a filter change) never sees a half-written or stale export.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -21,7 +20,7 @@ from . import coco, kitti, preview, voc, yolo
 from ..dataset import layout
 from ..errors import DatasetError, UserError
 from .common import Context, Objects
-from ..fsio import STAGING, staging_dir, swap_in
+from ..fsio import clean_staging, staging_dir, swap_in
 from ..dataset.job import read_manifest
 from ..dataset.records import categories, export_settings, gc_paused, iter_records
 from ..recipe.model import EXPORT_FORMATS
@@ -44,24 +43,6 @@ def parse_formats(formats: Iterable[str] | str, where: str = "--format") -> list
             out.append(f)
     return out
 
-
-
-STALE_AFTER = 6 * 3600  # s: a staging folder untouched this long was left by a crash
-
-
-def _clean_stale_staging(exports: Path) -> None:
-    """Staging folders left by a crashed export. Age, not the pid, decides: shards on other hosts may be
-    exporting into the same folder right now."""
-    if not exports.is_dir():
-        return
-    now = time.time()
-    for p in exports.iterdir():
-        if p.name.startswith(".") and (STAGING in p.name or ".old-" in p.name) and p.is_dir():
-            try:
-                if now - p.stat().st_mtime > STALE_AFTER:
-                    shutil.rmtree(p, ignore_errors=True)
-            except OSError:
-                pass
 
 
 # -- the entry point -------------------------------------------------------------------------------------
@@ -89,7 +70,7 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
     writers = []
     try:
         exports_dir.mkdir(parents=True, exist_ok=True)
-        _clean_stale_staging(exports_dir)
+        clean_staging(exports_dir)
         for name in wanted:
             final = exports_dir / makers[name].DIR
             staging = staging_dir(final)

@@ -17,7 +17,7 @@ Segmentation (``output.coco_segmentation``):
   (``annToMask``/``annToRLE``, COCOeval) takes it as is; MMDetection's ``LoadAnnotations`` decodes it
   with its default ``poly2mask=True`` (it needs ``counts`` as str, which is what we write);
   Detectron2 needs ``cfg.INPUT.MASK_FORMAT = "bitmask"`` for RLE masks.
-- ``polygon``: one polygon per connected component along the pixel edges (``core/polygons.py``), holes
+- ``polygon``: one polygon per connected component along the pixel edges (``core/labels/polygons.py``), holes
   joined by zero-width cuts; rasterised by pycocotools it gives the mask back. For tools that read
   polygons only (Detectron2's default ``polygon`` mask format, many labelling tools).
 

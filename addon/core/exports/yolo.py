@@ -7,7 +7,7 @@
     exports/yolo/labels/{train,val}/NNNNNN.txt   one line per object: cls cx cy w h (0..1)
 
 ``exports/yolo-seg/`` is the same with segmentation lines ``cls x1 y1 x2 y2 ...`` (0..1): one polygon per
-object along its pixel edges, components and holes joined by zero-width cuts (``core/polygons.py``).
+object along its pixel edges, components and holes joined by zero-width cuts (``core/labels/polygons.py``).
 
 Class ids are 0-based in the manifest's category order (after the ``categories`` filter). A frame goes
 to ``val`` when a hash of (job seed, frame) falls below ``val_fraction`` (``exports.split_of``): the same

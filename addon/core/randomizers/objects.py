@@ -4,7 +4,7 @@ Placement is shared (``Placement`` and ``place``): object_pose, distractors and 
 scale and rotation, then a spot in a volume or on a surface mesh where the object's rotated bounding box
 rests on the surface, fits inside it (with a margin) and keeps clear of every footprint placed before it
 in the same frame (``ctx.frame.placed``). The bridge supplies the surface (``ctx.data["surface"]``, a
-``core.surface.Surface``) and each object's local bounding-box corners (``ctx.data["corners"]``).
+``core.randomizers.surface.Surface``) and each object's local bounding-box corners (``ctx.data["corners"]``).
 """
 
 from __future__ import annotations

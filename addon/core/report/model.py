@@ -119,7 +119,7 @@ class JobInfo:
     blender: str
     version: str
     resolution: tuple[int, int] | None
-    shards: list[dict[str, Any]]                # core.status ShardStatus rows as dicts (may be empty)
+    shards: list[dict[str, Any]]                # core.dataset.status ShardStatus rows as dicts (may be empty)
     seconds_per_frame: np.ndarray               # per rendered frame, where heartbeats recorded it (may be empty)
     constraint_failures: dict[str, int]         # randomizer key -> frames where its constraint failed
     failed_shards: list[int]
