@@ -3,6 +3,8 @@
 #   make venv        .venv with Python 3.11 (bpy 5.0.1 is built for exactly that) and `pip install -e '.[test]'`
 #   make test        pytest on bpy 5.0.1, then the Blender tests again on bpy 4.2 LTS (the extension's minimum);
 #                    extra arguments in PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k packaging -x'
+#   make test-core   the fast tier: tests/core only (pure Python, no Blender started; about 20 s); the same
+#                    PYTEST_ARGS, e.g. make test-core PYTEST_ARGS='-k contracts'
 #   make test-42     only the Blender tests on bpy 4.2 LTS (.venv-blender42, made on first use)
 #   make demo        render presets/tabletop.yaml, 20 frames, into demo/, and its report (demo/report/index.html)
 #   make extension   Blender's validator and builder: dist/synthkiln-<version>.zip
@@ -21,7 +23,7 @@ VENV42 := .venv-blender42
 STAMP42 := $(VENV42)/.installed
 DEPS42 := bpy==4.2.23 "numpy<2" PyYAML Pillow OpenEXR click pytest pycocotools matplotlib
 
-.PHONY: venv test test-42 demo extension clean
+.PHONY: venv test test-core test-42 demo extension clean
 
 venv: $(STAMP)
 
@@ -39,6 +41,9 @@ $(STAMP): pyproject.toml
 test: venv $(STAMP42)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-42
+
+test-core: venv
+	$(PY) -m pytest -q tests/core $(PYTEST_ARGS)
 
 $(STAMP42): pyproject.toml
 	@if [ ! -x $(VENV42)/bin/python ]; then "$(PYTHON)" -m venv $(VENV42); fi

@@ -4,7 +4,7 @@ Each subcommand writes the engine's job files into ``--job-dir`` (default ``OUT/
 with ``--submit``, hands them to the engine: ``sbatch`` (Slurm), ``openjd run`` (Open Job Description,
 locally), a Dask scheduler or local cluster, a Flamenco Manager, ``kubectl``. Every task is one
 ``python -m synthkiln render ... --shard K/N`` process, so the engine does the scheduling and retrying and
-any shard can be rerun: finished frames are skipped. The job files are built by ``addon.core.farm``.
+any shard can be rerun: finished frames are skipped. The job files are built by ``headless/jobfiles.py``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from pathlib import Path
 import click
 
 from . import jobfiles as core
+from .options import Group, overrides, resolution_option
 from ..addon.core.errors import UserError
 from ..addon.core.fsio import atomic_write_bytes
 from ..addon.core.recipe.preset import load_preset
+from ..addon.core.dataset import layout
 from ..addon.core.dataset.status import unfinished_shards
 
 JOB_FILE = "synthkiln-job.json"     # what was written and submitted: for status and retry
@@ -36,19 +38,6 @@ JOB_FILE = "synthkiln-job.json"     # what was written and submitted: for status
 @click.group()
 def farm() -> None:
     """Render on a farm: write an engine's job files for a sharded job, and submit them with --submit."""
-
-
-# The CLI's own helpers, imported when used: headless.cli imports this module to register ``farm``, so a
-# module-level import here would be circular (whichever of the two is imported first). A UserError
-# becomes one message through the main group, which ``farm`` is registered under.
-def _resolution(ctx, param, value):
-    from .cli import _resolution as parse
-    return parse(ctx, param, value)
-
-
-def _overrides(*args) -> dict:
-    from .cli import _overrides as overrides
-    return overrides(*args)
 
 
 def _options(f):
@@ -61,7 +50,7 @@ def _options(f):
                      help="Tasks the job is split into (one Blender process each)."),
         click.option("--out", required=True, help="Dataset folder, shared by all shards."),
         click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Job seed."),
-        click.option("--resolution", callback=_resolution, help="WxH, e.g. 320x240."),
+        click.option("--resolution", callback=resolution_option, help="WxH, e.g. 320x240."),
         click.option("--samples", type=click.IntRange(min=1), help="Cycles samples per pixel."),
         click.option("--job-dir", type=click.Path(file_okay=False), help="Where the job files go "
                      "[default: OUT/jobs/<engine>]."),
@@ -89,7 +78,7 @@ def _make_job(source, preset, frames, shards, out, seed, resolution, samples, py
         if preset and src.suffix.lower() != ".blend":
             raise UserError("--preset goes with a .blend SOURCE; with a preset SOURCE, use `extends:` to layer presets")
         if src.suffix.lower() != ".blend":
-            load_preset(src, _overrides(frames, seed, out, resolution, samples))
+            load_preset(src, overrides(frames, seed, out, resolution, samples))
         source, out = str(src.resolve()), str(Path(out).resolve())
         preset = str(Path(preset).resolve()) if preset else None
     job = core.FarmJob(
@@ -102,7 +91,7 @@ def _make_job(source, preset, frames, shards, out, seed, resolution, samples, py
 
 
 def _job_dir(job_dir, job: core.FarmJob, engine: str) -> Path:
-    d = Path(job_dir) if job_dir else Path(job.out) / "jobs" / engine
+    d = Path(job_dir) if job_dir else Path(job.out) / layout.JOBS / engine
     try:
         (d / "logs").mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -473,7 +462,4 @@ def k8s(source, preset, frames, shards, out, seed, resolution, samples, job_dir,
 
 
 if __name__ == "__main__":      # `python -m synthkiln.headless.farm ...`: the same as `synthkiln farm ...`
-    from .cli import main
-    if "farm" not in main.commands:
-        main.add_command(farm)
-    main(["farm", *sys.argv[1:]], prog_name="synthkiln")
+    Group(commands={"farm": farm})(["farm", *sys.argv[1:]], prog_name="synthkiln")

@@ -18,7 +18,6 @@ import yaml
 
 from ..addon.core.errors import UserError
 
-ENGINES = ("slurm", "openjd", "dask", "flamenco", "k8s")
 SLURM_MAX_ARRAY_SIZE = 1001       # Slurm's default MaxArraySize: array indices 0..1000
 SLURM_MAX_RUNNING = 50            # default `%limit`: one Blender per task; keeps a big array from flooding
                                   # the queue and the shared output folder, and leaves room for others

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import bpy
 
+from ..addon.bridge import files, recipe as scene_recipes
 from ..addon.core.errors import UserError
 from ..addon.core.recipe.model import Recipe
 
@@ -43,11 +44,9 @@ def open_blend(path: Path) -> None:
 
 def output_dir(recipe: Recipe) -> Path:
     """Where the render operator will write (relative folders are relative to the .blend)."""
-    from ..addon.ui.operators import output_dir as op_output_dir
-    return op_output_dir(recipe)
+    return files.output_dir(recipe)
 
 
 def scene_recipe(overrides: str) -> Recipe:
     """The open scene's recipe with the command line's overrides, as the render operator will read it."""
-    from ..addon.ui.operators import scene_recipe as op_scene_recipe
-    return op_scene_recipe(bpy.context.scene, overrides)
+    return scene_recipes.scene_recipe(bpy.context.scene, overrides)

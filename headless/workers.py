@@ -8,12 +8,12 @@ so children need nothing but the ordinary shard contract, and the frames, files 
 single-process run. The parent imports nothing heavy per frame: it watches the records (the truth),
 aggregates progress, writes each worker's heartbeat (``shards/K-of-N.json``), retries a child that a
 signal killed (a crash, the OOM killer), and writes the exports once at the end. Ctrl-C or SIGTERM stop
-every child; a SIGKILLed parent takes its children with it (PR_SET_PDEATHSIG)."""
+every child; a SIGKILLed parent takes its children with it (PR_SET_PDEATHSIG). Both the CLI (``--workers``)
+and the Python API (``synthkiln.render``, always) render through here."""
 
 from __future__ import annotations
 
 import collections
-import logging
 import os
 import selectors
 import shutil
@@ -21,22 +21,24 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import click
 
+from ..addon.bridge.envvars import DEFER_EXPORTS  # children leave the exports to the parent
 from ..addon.core.dataset import layout
 from ..addon.core.dataset import status as core
-from ..addon.core.errors import UserError
+from ..addon.core.errors import Interrupted, UserError
 from ..addon.core.exports.build import write_exports
 from ..addon.core.fsio import clean_temp_files
 from ..addon.core.dataset.job import Shard
 
 DEFAULT_RECYCLE = 200           # frames per Blender process: minutes of work, bounded memory
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
-DEFER_EXPORTS = "SYNTHKILN_DEFER_EXPORTS"  # children leave the exports to the parent
 POLL_S = 0.25
 SCRATCH = "synthkiln-worker-"     # + the pool's pid: a child's TMPDIR
 STOP_GRACE_S = 5.0
@@ -69,11 +71,12 @@ def wanted(workers: int, recycle: int, shard: Shard, total: int) -> bool:
     return workers > 1 or len(shard.frames(total)) > recycle
 
 
-def dispatch(ctx: click.Context, root: Path, total: int, shard: Shard, workers: int, recycle: int) -> bool:
+def dispatch(args: list[str], root: Path, total: int, shard: Shard, workers: int, recycle: int,
+             progress: Callable[[int, int, int], None] | None = None) -> bool:
     """Render through the pool if ``wanted``; False: the caller renders in-process."""
     if not wanted(workers, recycle, shard, total):
         return False
-    run_workers(child_args(ctx), root, total, shard=shard, workers=workers, recycle=recycle)
+    run_workers(args, root, total, shard=shard, workers=workers, recycle=recycle, progress=progress)
     return True
 
 
@@ -86,23 +89,6 @@ def plan(shard: Shard, workers: int, total: int, recycle: int) -> list[tuple[Sha
         c = max(1, -(-len(share.frames(total)) // recycle))
         out.append((share, [Shard(share.index * c + j, share.count * c) for j in range(c)]))
     return out
-
-
-def child_args(ctx: click.Context, skip: tuple[str, ...] = ("workers", "recycle", "shard")) -> list[str]:
-    """The render command's own arguments as given (parsed values written back), less the pool's."""
-    args: list[str] = []
-    for p in ctx.command.params:
-        v = ctx.params.get(p.name)
-        if p.name in skip or v is None:
-            continue
-        if isinstance(p, click.Argument):
-            args.append(str(v))
-        elif getattr(p, "is_flag", False):
-            if v:
-                args.append(p.opts[0])
-        else:
-            args += [p.opts[0], "x".join(map(str, v)) if isinstance(v, tuple) else str(v)]
-    return args
 
 
 @dataclass
@@ -121,7 +107,7 @@ class _Worker:
 
 
 class _Stop(Exception):
-    """SIGTERM in the parent: stop like Ctrl-C."""
+    """SIGTERM in the parent: stop like Ctrl-C (but exit 143)."""
 
 
 def _done(root: Path) -> set[int]:
@@ -133,15 +119,18 @@ def _done(root: Path) -> set[int]:
 
 
 def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard(), workers: int = 1,
-                recycle: int = DEFAULT_RECYCLE, retries: int = 2, python: str = sys.executable) -> int:
+                recycle: int = DEFAULT_RECYCLE, retries: int = 2, python: str = sys.executable,
+                progress: Callable[[int, int, int], None] | None = None) -> int:
     """Render ``shard`` of the job (``total`` frames) into ``root`` with a pool; ``args`` are the render
     command's arguments without ``--shard``/``--workers``/``--recycle``. Returns frames rendered.
+    ``progress(frame, done, total)`` is called as each frame's record appears (done and total count the
+    frames of ``shard``).
 
     A child that fails with an error message (a user error, a vanished folder) stops its worker and the
     job ends with that message once the other workers are done; one killed by a signal is retried up to
-    ``retries`` times. Either way the finished frames stay and a rerun resumes."""
-    from .cli import _ProgressHandler  # the same bar / log lines as a single-process render
-
+    ``retries`` times. Either way the finished frames stay and a rerun resumes. Ctrl-C or SIGTERM (caught
+    only when called on the main thread) stop every child and raise ``Interrupted``; so does any other
+    exception (one raised by ``progress`` too), after stopping every child."""
     root = Path(root)
     scope = shard.frames(total)
     done = _done(root)
@@ -152,10 +141,10 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
         beat.data["done"] = sum(1 for i in share.frames(total) if i in done)
         pool.append(_Worker(w, share, collections.deque(chunks), beat))
     _clean_orphan_scratch()
-    progress = _ProgressHandler()
     sel = selectors.DefaultSelector()
-    old_term = signal.signal(signal.SIGTERM, _raise_stop)
-    interrupted = False
+    main_thread = threading.current_thread() is threading.main_thread()    # signal handlers live there only
+    old_term = signal.signal(signal.SIGTERM, _raise_stop) if main_thread else None
+    interrupted = 0
     try:
         for wk in pool:
             _next_chunk(wk, args, root, total, python, sel, done)
@@ -169,25 +158,26 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
                     for wk in pool:
                         if index in wk.share.frames(total):
                             wk.beat.frame(index, sum(1 for i in wk.share.frames(total) if i in now_done))
-                    progress.handle(logging.makeLogRecord({
-                        "msg": "frame %d", "args": (index,), "sk_frame": index, "sk_total": len(scope),
-                        "sk_done": sum(1 for i in scope if i in now_done)}))
+                    if progress is not None:
+                        progress(index, sum(1 for i in scope if i in now_done), len(scope))
             done |= now_done
             for wk in pool:
                 if wk.proc is not None and wk.proc.poll() is not None:
                     _finished(wk, args, root, total, python, sel, done, retries)
-    except (KeyboardInterrupt, _Stop):
-        interrupted = True
+    except (KeyboardInterrupt, _Stop) as e:
+        interrupted = signal.SIGTERM if isinstance(e, _Stop) else signal.SIGINT
         _stop(pool, root, total, sel)
+    except BaseException:
+        _stop(pool, root, total, sel)
+        raise
     finally:
-        signal.signal(signal.SIGTERM, old_term)
-        progress.close()
+        if main_thread:
+            signal.signal(signal.SIGTERM, old_term)
         sel.close()
     done = _done(root)
     finished = sum(1 for i in scope if i in done)
     if interrupted:
-        click.echo(f"interrupted: {finished}/{len(scope)} frames done; render again to resume", err=True)
-        sys.exit(130)
+        raise Interrupted(f"interrupted: {finished}/{len(scope)} frames done; render again to resume", interrupted)
     failed = [wk for wk in pool if wk.error]
     if failed:
         wk = failed[0]

@@ -26,42 +26,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.helpers.cli import TINY, clean_env as _env, ok, one_error, sk
 from tests.tiny import BALANCED_PRESET, TABLETOP, TINY_PRESET
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--resolution", "64x48", "--samples", "1"]
-SHARD_ENV = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "SK_SHARD")
-
 BASE = TINY_PRESET
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SHARD_ENV}
-    env.update(extra)
-    return env
-
-
-def sk(*args, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the CLI; whatever happens, no traceback may reach the user."""
-    p = subprocess.run([sys.executable, "-m", "synthkiln", *map(str, args)], cwd=cwd, env=env or _env(),
-                       capture_output=True, text=True, timeout=timeout)
-    assert "Traceback" not in p.stdout + p.stderr, f"traceback from synthkiln {args}:\n{p.stdout}\n{p.stderr}"
-    return p
-
-
-def ok(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert p.returncode == 0, f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
-    return p
-
-
-def one_error(p: subprocess.CompletedProcess, *fragments: str) -> str:
-    """Non-zero exit and exactly one message on stderr, holding every fragment."""
-    assert p.returncode not in (0, None), f"expected a failure\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
-    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, f"expected one message on stderr, got:\n{p.stderr}"
-    for f in fragments:
-        assert f in lines[0], f"{f!r} not in the message: {lines[0]}"
-    return lines[0]
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
@@ -260,7 +229,7 @@ def test_unreadable_blend(tmp_path):
 MAKE_BLEND = """\
 import sys
 import bpy
-import addon
+from synthkiln import addon
 
 preset, out, marker = sys.argv[1:4]
 bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -17,8 +17,8 @@ import yaml
 from synthkiln.addon.core.images.png import encode_png
 from synthkiln.addon.core.recipe.preset import load_preset
 from synthkiln.addon.core.report.build import collect
-from tests.core.test_report_page import Page
-from tests.test_cli import TINY, ok, one_error, sk
+from tests.helpers.cli import TINY, ok, one_error, sk
+from tests.helpers.report import Page
 from tests.tiny import BALANCED_PRESET
 
 pytestmark = pytest.mark.bpy
@@ -134,7 +134,7 @@ def test_compare_with_real_data(job):
 
 def test_report_in_headless_chromium(job):
     """The report of a real rendered job beside real data, opened from disk in Debian's Chromium."""
-    from tests.browser import Browser, ensure_chromium
+    from tests.helpers.browser import Browser, ensure_chromium
 
     reason = ensure_chromium()
     if reason:

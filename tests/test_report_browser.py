@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from synthkiln.addon.core.report.page import render_report
-from tests.browser import Browser, ensure_chromium
-from tests.core.test_report_page import SECTIONS, empty_report, make_report
+from tests.helpers.browser import Browser, ensure_chromium
+from tests.helpers.report import SECTIONS, empty_report, make_report
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "gui_artifacts" / "report"
 

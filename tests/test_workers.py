@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_cli as cli
-from tests.test_cli import ok
+from tests.helpers import cli
+from tests.helpers.cli import ok
 from tests.tiny import TINY_PRESET
 
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
@@ -327,3 +327,26 @@ def test_merge_shards_rendered_apart(work, baseline):
     assert p.returncode == 1
     assert p.stderr.strip().splitlines() == [f"Error: cannot merge {other} with part0: they were made with another "
                                              "seed (seed 99 vs 0)"]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_a_single_process_render_between_frames(work, baseline, sig, code):
+    """Ctrl-C (which Blender's own handler used to swallow) and SIGTERM (a farm's first word) stop a
+    single-process render after the frame in hand: exit 128+signal, heartbeat "interrupted", no scratch or
+    temp file left, and a rerun completes the identical dataset."""
+    out = work / f"signal-{sig.name}"
+    proc = start(work, "render", "base.yaml", "--out", out)
+    wait_records(out, proc)
+    proc.send_signal(signal.SIGSTOP)
+    assert len(records(out)) < FRAMES, "the render finished before it could be stopped"
+    proc.send_signal(sig)
+    proc.send_signal(signal.SIGCONT)
+    p = finish(proc, timeout=60)
+    assert p.returncode == code, p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert f"interrupted by {sig.name}" in last and "render again to resume" in last
+    assert len(records(out)) < FRAMES
+    assert heartbeats(out)["0-of-1.json"]["state"] == "interrupted"
+    assert not temp_files(out) and not list((work / "tmp").glob("synthkiln-*"))
+    ok(sk(work, "render", "base.yaml", "--out", out))
+    same_dataset(baseline, out)

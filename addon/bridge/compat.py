@@ -7,7 +7,6 @@ from pathlib import Path
 import bpy
 
 VERSION = tuple(bpy.app.version)
-MIN_VERSION = (4, 2, 0)
 HAS_MEDIA_TYPE = VERSION >= (5, 0, 0)          # 5.0 split image formats into media types
 
 

@@ -8,17 +8,28 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import UserError
+from ..core.recipe.model import Recipe
 from ..core.recipe.preset import resolve_path
 from ..core.params.schema import path_str
 
 
-def user_path(value: str) -> Path:
+def base_dir() -> Path:
+    """What relative paths in a scene's recipe are relative to: the .blend's folder (the working folder
+    while it is unsaved)."""
+    return Path(bpy.path.abspath("//")) if bpy.data.filepath else Path.cwd()
+
+
+def user_path(value: str, base: str | Path | None = None) -> Path:
     """A path from a recipe: ``//`` is next to the .blend, ``builtin:`` inside SynthKiln, relative ones
-    are against the .blend's folder (or the working folder when unsaved)."""
+    are against ``base`` (default: ``base_dir()``). The one path resolution of the add-on."""
     if value.startswith("//"):
         return Path(bpy.path.abspath(value))
-    base = Path(bpy.path.abspath("//")) if bpy.data.filepath else Path.cwd()
-    return resolve_path(value, base)
+    return resolve_path(value, base_dir() if base is None else base)
+
+
+def output_dir(recipe: Recipe) -> Path:
+    """The dataset folder the recipe's ``output.directory`` names."""
+    return user_path(recipe.output.directory)
 
 
 def folder_files(value: str, suffixes: tuple[str, ...], where: tuple, what: str) -> tuple[Path, list[str]]:

@@ -21,7 +21,7 @@ from ..core.dataset import layout
 from ..core.labels import masks, passes
 from ..core.exports.build import write_exports
 from ..core.errors import UserError
-from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_temp_files
+from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_scratch, clean_temp_files, writer_tag
 from ..core.dataset.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
 from ..core.randomizers import Context
 from ..core.recipe.model import Recipe
@@ -29,8 +29,10 @@ from ..core.params.rng import render_seed
 from ..core.dataset.status import record_frame_time
 from . import appliers
 from . import camera, compat, labels, render, scene as scene_setup
+from .envvars import DEFER_EXPORTS
 
 progress_log = logging.getLogger("synthkiln.progress")
+SCRATCH = "synthkiln-"      # + writer tag: a frame job's scratch folder in the system temp
 
 
 class FrameJob:
@@ -144,14 +146,32 @@ class FrameJob:
         return record
 
     def _scratch_dir(self) -> Path:
+        """A private folder in the system temp (local disk, even when the dataset is on a network share)
+        for the render's EXR. Named after this writer, so the next job on this host removes one that a
+        killed process left behind."""
         if self._scratch is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="synthkiln-"))
+            clean_scratch(Path(tempfile.gettempdir()), SCRATCH)
+            self._scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{writer_tag()}-"))
         return self._scratch
 
     def close(self) -> None:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+
+
+class StopRequest:
+    """Set from a signal handler (headless) to end a render loop between frames: the frame Cycles is
+    rendering is finished and written, then ``DatasetRun.step`` reports nothing left."""
+    signum = 0
+
+    @classmethod
+    def request(cls, signum: int) -> None:
+        cls.signum = signum
+
+    @classmethod
+    def clear(cls) -> None:
+        cls.signum = 0
 
 
 class DatasetRun:
@@ -172,8 +192,8 @@ class DatasetRun:
         self.rendered = 0
 
     def step(self) -> bool:
-        """Render the next frame; False when nothing is left."""
-        if self.rendered >= len(self.todo):
+        """Render the next frame; False when nothing is left (or a stop was requested)."""
+        if self.rendered >= len(self.todo) or StopRequest.signum:
             return False
         index = self.todo[self.rendered]
         t0 = time.perf_counter()
@@ -191,7 +211,7 @@ class DatasetRun:
     def finish(self) -> list[Path]:
         """Write the exports once every planned frame of the job (all shards) has its record."""
         self.job.close()
-        if os.environ.get("SYNTHKILN_DEFER_EXPORTS") == "1":     # a worker-pool child: the pool exports once
+        if os.environ.get(DEFER_EXPORTS) == "1":     # a worker-pool child: the pool exports once
             return []
         if len(layout.record_indices(self.root)) < self.recipe_frames():
             return []

@@ -15,11 +15,13 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import UserError
-from ..core.recipe.preset import resolve_path
 from ..core.randomizers import Selector
 from ..core.recipe.model import Recipe, SceneSetup
+from .files import user_path
 
 _SUFFIX = re.compile(r"\.\d{3,}$")
+# Object types that show up in a render: only these can be targets (label rules skip the rest).
+RENDERABLE = frozenset({"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"})
 
 
 @dataclass
@@ -85,7 +87,7 @@ def _append_objects(scene, setup: SceneSetup, base_dir) -> None:
         if not setup.library:
             raise UserError(f"{field[missing[0]]}: asset {missing[0]!r} is not in the scene and scene.library is "
                             "empty: expected an object of the scene, or a scene.library to append it from")
-        append_from_library(resolve_path(setup.library, base_dir), "objects", missing, lambda n: field[n],
+        append_from_library(user_path(setup.library, base_dir), "objects", missing, lambda n: field[n],
                             f"scene.library: {setup.library!r}", "asset")
     for ref in setup.objects:
         coll = _collection(scene, ref.collection)
@@ -138,14 +140,29 @@ def select(scene, selector: Selector, pool, labels: dict[str, Target] | None = N
 def resolve_targets(scene, recipe: Recipe) -> list[Target]:
     """Apply the label rules in order (a later rule wins) and number the targets 1..n by name."""
     labelled: dict[str, tuple[str, dict]] = {}
-    renderable = [o for o in scene.objects if o.type in ("MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES",
-                                                           "POINTCLOUD", "VOLUME")]
+    renderable = [o for o in scene.objects if o.type in RENDERABLE]
     for rule in recipe.labels:
         for obj in select(scene, rule.select, renderable):
             labelled[obj.name] = (rule.category, dict(rule.attributes))
     if len(labelled) > 65535:
         raise UserError(f"{len(labelled)} targets: instance masks are 16-bit, at most 65535 targets")
     return [Target(name, i + 1, cat, attrs) for i, (name, (cat, attrs)) in enumerate(sorted(labelled.items()))]
+
+
+def label_rule(scene, selectors: list[Selector], obj) -> int:
+    """Index of the label rule (the rules given by their selectors, in order) that makes ``obj`` a target as
+    ``resolve_targets`` decides it (a later rule wins), or -1. Never raises, for drawing: a rule naming
+    a missing collection matches nothing here, and ``resolve_targets`` reports it."""
+    if obj.type not in RENDERABLE:
+        return -1
+    found = -1
+    for i, selector in enumerate(selectors):
+        try:
+            if select(scene, selector, [obj]):
+                found = i
+        except UserError:
+            continue
+    return found
 
 
 def assign_instance_ids(scene, targets: list[Target]) -> None:

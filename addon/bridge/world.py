@@ -83,11 +83,27 @@ def _build(world) -> None:
     links.new(n[CAMERA_MIX].outputs[0], n[OUTPUT].inputs["Surface"])
 
 
-def lighting_strength_inputs(world) -> list:
-    """The Strength input that lights the scene, without the camera-only photo's: for other world users
-    (night dimming, the ambient estimate of fog and rain). Empty when the world has no SK graph."""
-    nodes = world.node_tree.nodes if world is not None and world.node_tree is not None else {}
-    return [nodes[BACKGROUND].inputs["Strength"]] if all(n in nodes for n in NODES) else []
+def strength_inputs(world, *, lighting_only: bool = False) -> list:
+    """The (unlinked) Strength inputs of the Background nodes that reach the world's output, in any graph,
+    the artist's own too. Night scales them all, so a photo backdrop darkens with the scene it stands
+    behind. ``lighting_only`` leaves out the SK graph's photo, which only camera rays see (and which is
+    gated off when no photo shows): what lights the scene, which fog and rain glow by."""
+    if world is None or world.node_tree is None:
+        return []
+    outs = [n for n in world.node_tree.nodes if n.type == "OUTPUT_WORLD"]
+    out = next((n for n in outs if n.is_active_output), outs[0] if outs else None)
+    found, stack, seen = [], [out] if out else [], set()
+    while stack:
+        n = stack.pop()
+        if n.name in seen:
+            continue
+        seen.add(n.name)
+        if n.type == "BACKGROUND":
+            if not n.inputs["Strength"].is_linked and not (lighting_only and n.name == PHOTO_BG):
+                found.append(n.inputs["Strength"])
+            continue
+        stack.extend(link.from_node for inp in n.inputs for link in inp.links)
+    return sorted(found, key=lambda s: s.node.name)
 
 
 def use_source(scene, source: str | None):

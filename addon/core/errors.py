@@ -25,3 +25,13 @@ class PresetError(UserError):
 
 class DatasetError(UserError):
     """An output folder that is unusable or inconsistent (other recipe, unwritable, missing files)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a render between frames: finished frames stay and a rerun resumes. A
+    ``KeyboardInterrupt``, so a script that stops on Ctrl-C stops on this; ``signum`` gives the exit status
+    (128 + signum: 130 for SIGINT, 143 for SIGTERM), its message how far the job got."""
+
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.signum = signum

@@ -90,6 +90,17 @@ def _writer_alive(pid: int) -> bool:
     return True
 
 
+def clean_scratch(folder: Path, prefix: str) -> None:
+    """Scratch folders ``<prefix><pid>-<host>-*`` in ``folder`` whose writer, a process of this host, died."""
+    try:
+        entries = list(Path(folder).glob(f"{prefix}*-{HOST}-*"))
+    except OSError:
+        return
+    for p in entries:
+        if p.is_dir() and writer_state(p.name[len(prefix):].split("-", 2)[0] + f"-{HOST}") == "dead":
+            shutil.rmtree(p, ignore_errors=True)
+
+
 # -- whole folders ----------------------------------------------------------------------------------------
 def staging_dir(final: Path) -> Path:
     """Where a folder is built before ``swap_in`` puts it at ``final`` (same parent, so renames are atomic)."""

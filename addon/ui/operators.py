@@ -1,10 +1,7 @@
 """Operators: thin. Read the scene's recipe, call core and bridge, report. The headless runner calls
 these very operators through ``bpy.ops.synthkiln.*``, so the UI and the farm cannot drift apart."""
 
-import json
 import os
-import shutil
-import subprocess
 import time
 import webbrowser
 from pathlib import Path
@@ -13,42 +10,16 @@ import bpy
 from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
+from ..bridge.files import base_dir, output_dir, user_path
 from ..bridge.pipeline import DatasetRun, FrameJob
+from ..bridge.recipe import scene_recipe, write_recipe
+from ..bridge.report import build_report
+from ..bridge.scene_check import scene_problems
 from ..core.dataset import layout
 from ..core.errors import UserError
 from ..core.dataset.job import parse_shard
-from ..core.recipe.preset import merge_data, load_preset, save_preset
-from ..core.recipe.model import Recipe, recipe_to_data
-from ..core.params.schema import SchemaError, from_data, path_str
-from . import props
-
-
-def base_dir() -> Path:
-    """Relative paths in a scene's recipe are relative to its .blend (or the working folder if unsaved)."""
-    return Path(bpy.path.abspath("//")) if bpy.data.filepath else Path.cwd()
-
-
-def output_dir(recipe: Recipe) -> Path:
-    return output_path(recipe.output.directory)
-
-
-def output_path(d: str) -> Path:
-    """The dataset folder a recipe's ``output.directory`` names (read straight from the scene by polls)."""
-    return Path(bpy.path.abspath(d)) if d.startswith("//") else base_dir() / Path(d).expanduser()
-
-
-def scene_recipe(scene, overrides: str = "") -> Recipe:
-    """The scene's recipe with optional overrides (recipe-shaped JSON, e.g. from the command line)."""
-    if not scene.synthkiln.initialized:
-        raise UserError(f"scene {scene.name!r} has no SynthKiln recipe yet: import a preset or add randomizers")
-    recipe = props.read_recipe(scene)
-    if overrides:
-        data = merge_data(recipe_to_data(recipe), json.loads(overrides))
-        try:
-            recipe = from_data(Recipe, data)
-        except SchemaError as e:
-            raise UserError(f"{path_str(e.path)}: {e}") from None
-    return recipe
+from ..core.dataset.progress import eta_seconds
+from ..core.recipe.preset import load_preset, save_preset
 
 
 class _Reporting:
@@ -65,33 +36,6 @@ class _Reporting:
         return self.run(context, self._execute)
 
 
-def apply_preview(scene, frame: int) -> str:
-    """Apply frame ``frame`` of the scene's recipe to the scene (the operator and the Preview field)."""
-    recipe = scene_recipe(scene)
-    job = FrameJob(scene, recipe, base_dir()).prepare()
-    job.apply_frame(frame)
-    return f"Frame {frame}: {len(job.targets)} targets"
-
-
-_SETTING_FRAME = False     # the operator sets preview_frame after applying: its callback must not apply again
-
-
-def preview_from_property(scene) -> None:
-    """The Preview field's update callback: apply, and put any error in the status line (never raise:
-    an exception out of an RNA update callback only reaches the console)."""
-    if _SETTING_FRAME:
-        return
-    state = scene.synthkiln
-    state.preview_failed = True
-    try:
-        state.preview_status = apply_preview(scene, state.preview_frame)
-        state.preview_failed = False
-    except UserError as e:
-        state.preview_status = str(e)
-    except Exception as e:    # noqa: BLE001  (a bug must not escape into Blender's property system)
-        state.preview_status = f"{type(e).__name__}: {e}"
-
-
 class SYNTHKILN_OT_randomize(_Reporting, bpy.types.Operator):
     """Apply frame i's sample of the recipe to the open scene (the dataset's frame, in the viewport)"""
     bl_idname = "synthkiln.randomize"
@@ -101,16 +45,11 @@ class SYNTHKILN_OT_randomize(_Reporting, bpy.types.Operator):
     frame: IntProperty(name="Frame", min=0, description="Frame index to show")
 
     def _execute(self, context):
-        global _SETTING_FRAME
         state = context.scene.synthkiln
-        state.preview_status = message = apply_preview(context.scene, self.frame)
-        state.preview_failed = False
-        _SETTING_FRAME = True
-        try:
-            state.preview_frame = self.frame
-        finally:
-            _SETTING_FRAME = False
-        self.report({'INFO'}, message)
+        state.preview_frame = self.frame        # the field's update callback applies the frame
+        if state.preview_failed:
+            raise UserError(state.preview_status)
+        self.report({'INFO'}, state.preview_status)
         return {'FINISHED'}
 
 
@@ -177,7 +116,7 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
         run = self._run
         context.window_manager.progress_update(run.skipped + run.rendered)
         done = run.rendered
-        eta = (time.perf_counter() - self._t0) / done * (len(run.todo) - done) if done else 0
+        eta = eta_seconds(time.perf_counter() - self._t0, done, len(run.todo) - done)
         context.workspace.status_text_set(f"SynthKiln: {run.skipped + done}/{run.total} frames, ETA {eta:.0f}s")
         _progress(context, run, eta, running=True)
         return {'RUNNING_MODAL'} if more else self._end(context)
@@ -231,31 +170,13 @@ class SYNTHKILN_OT_open_output(bpy.types.Operator):
         if not state.initialized:
             return False
         try:
-            return output_path(state.recipe.output.directory).is_dir()
+            return user_path(state.recipe.output.directory).is_dir()
         except (OSError, ValueError):
             return False
 
     def execute(self, context):
-        bpy.ops.wm.path_open(filepath=str(output_path(context.scene.synthkiln.recipe.output.directory)))
+        bpy.ops.wm.path_open(filepath=str(user_path(context.scene.synthkiln.recipe.output.directory)))
         return {'FINISHED'}
-
-
-def build_report(root: Path) -> Path:
-    """The dataset's report: drawn in Blender's own Python when it has matplotlib, else by the headless
-    runner's ``synthkiln report`` (its install has matplotlib); returns the report's index.html."""
-    from ..core.report import build, plots
-    if plots.matplotlib_available():
-        return build.build_report(root)
-    cli = shutil.which("synthkiln")
-    if cli is None:
-        raise UserError("The report's plots need matplotlib, which this Blender's Python lacks, and no "
-                        f"`synthkiln` command is on PATH: install the headless runner, or run "
-                        f"`synthkiln report {root}` where it is installed")
-    p = subprocess.run([cli, "report", str(root)], capture_output=True, text=True)
-    if p.returncode:
-        lines = (p.stderr or p.stdout).strip().splitlines()
-        raise UserError(f"synthkiln report failed: {lines[-1] if lines else f'exit status {p.returncode}'}")
-    return Path(p.stdout.strip().splitlines()[-1])
 
 
 class SYNTHKILN_OT_open_report(_Reporting, bpy.types.Operator):
@@ -270,12 +191,12 @@ class SYNTHKILN_OT_open_report(_Reporting, bpy.types.Operator):
         if not state.initialized or SYNTHKILN_OT_render_dataset.running:
             return False
         try:
-            return (output_path(state.recipe.output.directory) / layout.MANIFEST).is_file()
+            return (user_path(state.recipe.output.directory) / layout.MANIFEST).is_file()
         except (OSError, ValueError):
             return False
 
     def _execute(self, context):
-        index = build_report(output_path(context.scene.synthkiln.recipe.output.directory))
+        index = build_report(user_path(context.scene.synthkiln.recipe.output.directory))
         webbrowser.open(index.as_uri())     # Python's, not wm.url_open: that one does nothing without a window
         self.report({'INFO'}, f"Report written to {index}")
         return {'FINISHED'}
@@ -288,7 +209,6 @@ class SYNTHKILN_OT_check_scene(_Reporting, bpy.types.Operator):
     bl_label = "Check Scene"
 
     def execute(self, context):
-        from .scene_check import scene_problems
         state = context.scene.synthkiln
         problems = scene_problems(context.scene)
         state.check_problems.clear()
@@ -313,7 +233,7 @@ class SYNTHKILN_OT_import_preset(_Reporting, bpy.types.Operator, ImportHelper):
 
     def _execute(self, context):
         recipe = load_preset(self.filepath)
-        props.write_recipe(context.scene, recipe)
+        write_recipe(context.scene, recipe)
         state = context.scene.synthkiln
         if state.label_category not in {c.name for c in recipe.categories}:   # UI state naming an old category
             state.label_category = recipe.categories[0].name if recipe.categories else ""

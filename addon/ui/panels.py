@@ -3,11 +3,12 @@ every change is a property edit or an operator. Registered only when Blender has
 
 import bpy
 
+from ..bridge.scene import RENDERABLE
 from ..core.randomizers import GROUPS, Randomizer
 from ..core.recipe.model import EXPORT_FORMATS, Category, OutputSettings, Recipe, RenderSettings, SceneSetup
 from ..core.params.schema import field_specs
 from .draw import draw_field, draw_fields, draw_list, title
-from .stack_ops import RENDERABLE, effective_rule, object_rule
+from .stack_ops import effective_rule, object_rule
 
 GROUP_ICONS = {"objects": 'OBJECT_DATA', "materials": 'MATERIAL', "camera": 'CAMERA_DATA', "lighting": 'LIGHT',
                "environment": 'WORLD'}
@@ -88,7 +89,7 @@ def draw_object_labels(layout, context, obj, scope: str) -> None:
         box.label(text="Not renderable: cannot be a target", icon='INFO')
         return
     own = object_rule(recipe, obj.name)
-    rule = effective_rule(recipe, obj)
+    rule = effective_rule(context.scene, recipe, obj)
     if own >= 0:
         row.operator("synthkiln.label_clear", text="Target", icon='CHECKBOX_HLT', depress=True).scope = scope
         r = recipe.labels[own]

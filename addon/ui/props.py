@@ -1,23 +1,20 @@
 """The recipe's scene view: PropertyGroups generated from the core schema (never written by hand),
 stored on ``Scene.synthkiln`` and saved in the .blend.
 
-``write_recipe``/``read_recipe`` convert between the dataclasses and the properties; reading goes back
-through the schema's checks, so a value an artist typed is validated exactly like a preset's.
+``bridge/recipe`` converts between the dataclasses and these properties (the headless runner reads
+them too); this module only defines and registers them.
 """
-
-import json
 
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty,
                        IntProperty, IntVectorProperty, PointerProperty, StringProperty)
 
 from ..bridge import compat
-from ..core.params.distributions import KINDS, Distribution, f32
-from ..core.errors import PresetError
-from ..core.randomizers import Randomizer
-from ..core.randomizers import GROUPS
+from ..bridge.preview import show_preview_frame
+from ..core.params.distributions import KINDS
+from ..core.randomizers import GROUPS, Randomizer
 from ..core.recipe.model import Category, Recipe
-from ..core.params.schema import SchemaError, field_specs, from_data, path_str
+from ..core.params.schema import field_specs
 
 
 class SYNTHKILN_PG_string(bpy.types.PropertyGroup):
@@ -155,8 +152,7 @@ def rename_category(recipe, old: str, new: str) -> None:
 
 
 def _preview_frame_changed(self, context) -> None:
-    from .operators import preview_from_property  # operators import this module
-    preview_from_property(self.id_data)
+    show_preview_frame(self.id_data)
 
 
 class SYNTHKILN_PG_scene(bpy.types.PropertyGroup):
@@ -202,103 +198,3 @@ def unregister() -> None:
     del bpy.types.Scene.synthkiln
     for cls in reversed(classes()):
         bpy.utils.unregister_class(cls)
-
-
-# -- dataclass -> properties -------------------------------------------------------------------------
-
-def _write_dist(pg, d: Distribution) -> None:
-    for name in ("kind", "value", "min", "max", "mean", "std", "clip", "rare_p", "rare_min", "rare_max"):
-        setattr(pg, name, getattr(d, name))
-    pg.choices.clear()
-    for c in d.choices:
-        pg.choices.add().value = json.dumps(c)
-    pg.weights.clear()
-    for w in d.weights:
-        pg.weights.add().value = w
-
-
-def write(pg, obj) -> None:
-    for spec in field_specs(type(obj)):
-        v, k = getattr(obj, spec.name), spec.kind
-        if k == "dist":
-            _write_dist(getattr(pg, spec.name), v)
-        elif k == "struct":
-            write(getattr(pg, spec.name), v)
-        elif k in ("list_struct", "stack", "list_str", "dict"):
-            coll = getattr(pg, spec.name)
-            coll.clear()
-            items = v.items() if k == "dict" else v
-            for item in items:
-                entry = coll.add()
-                if k == "list_struct":
-                    write(entry, item)
-                elif k == "stack":
-                    entry.type = item.TYPE
-                    write(getattr(entry, item.TYPE), item)
-                elif k == "list_str":
-                    entry.value = item
-                else:
-                    entry.key, entry.value = item[0], json.dumps(item[1])
-        else:
-            setattr(pg, spec.name, v)
-
-
-def write_recipe(scene, recipe: Recipe) -> None:
-    write(scene.synthkiln.recipe, recipe)
-    scene.synthkiln.initialized = True
-
-
-# -- properties -> YAML-form data -> checked dataclass -------------------------------------------------
-
-def _read_dist(pg) -> object:
-    d = Distribution(kind=pg.kind, value=f32(pg.value), min=f32(pg.min), max=f32(pg.max), mean=f32(pg.mean),
-                     std=f32(pg.std), clip=pg.clip, choices=[_json_value(c.value) for c in pg.choices],
-                     weights=[f32(w.value) for w in pg.weights], rare_p=f32(pg.rare_p),
-                     rare_min=f32(pg.rare_min), rare_max=f32(pg.rare_max))
-    return d.to_data()
-
-
-def read(pg, cls: type) -> dict:
-    out = {}
-    if hasattr(cls, "TYPE") and cls.TYPE:
-        out["type"] = cls.TYPE
-    for spec in field_specs(cls):
-        v, k = getattr(pg, spec.name), spec.kind
-        if k == "dist":
-            out[spec.name] = _read_dist(v)
-        elif k == "struct":
-            out[spec.name] = read(v, spec.type)
-        elif k == "list_struct":
-            out[spec.name] = [read(e, spec.type) for e in v]
-        elif k == "stack":
-            out[spec.name] = [read(getattr(e, e.type), Randomizer.REGISTRY[e.type]) for e in v]
-        elif k == "list_str":
-            out[spec.name] = [e.value for e in v]
-        elif k == "dict":
-            out[spec.name] = {e.key: _json_value(e.value) for e in v}
-        elif k == "float":
-            out[spec.name] = f32(v)
-        elif k in ("int2", "float3"):
-            out[spec.name] = [f32(x) if k == "float3" else int(x) for x in v]
-        else:
-            out[spec.name] = v
-    return out
-
-
-def _json_value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text      # an artist typed a bare word: keep it as a string
-
-
-def read_recipe(scene) -> Recipe:
-    """The scene's recipe, checked like a preset (errors name the field path)."""
-    state = scene.synthkiln
-    if not state.initialized:
-        return Recipe()
-    try:
-        return from_data(Recipe, read(state.recipe, Recipe))
-    except SchemaError as e:
-        raise PresetError(str(e), file=f"scene {scene.name!r}", path=path_str(e.path), value=e.value,
-                          expected=e.expected) from None

@@ -2,15 +2,15 @@
 
 Every one works on ``context.scene.synthkiln.recipe`` through RNA (indices and data paths, never stored
 references), so undo and redo see plain property changes. Defaults come from the schema dataclasses
-(``props.write(pg, cls())``), never from the PropertyGroups' own defaults, which know nothing of a
+(``write(pg, cls())``), never from the PropertyGroups' own defaults, which know nothing of a
 field's default distribution or list.
 """
-
-import fnmatch
 
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
+from ..bridge.recipe import json_value, write, write_recipe
+from ..bridge.scene import RENDERABLE, label_rule
 from ..core.errors import UserError
 from ..core.randomizers import GROUPS, Randomizer, Selector
 from ..core.recipe.model import EXPORT_FORMATS, Category, LabelRule, OutputSettings, Recipe
@@ -18,7 +18,6 @@ from . import prefs, props
 from .draw import title
 from .operators import _Reporting
 
-RENDERABLE = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}
 GROUP_ITEMS = [(g, title(g), f"The {g} stack") for g in GROUPS]
 TYPE_ITEMS = [(t, title(t), (c.__doc__ or t).strip().split("\n")[0]) for t, c in sorted(Randomizer.REGISTRY.items())]
 SCOPE_ITEMS = [("SELECTED", "Selected", "The selected objects, one rule each"),
@@ -78,7 +77,7 @@ class SYNTHKILN_OT_randomizer_add(_Reporting, bpy.types.Operator):
         name = _unique(self.type, randomizer_names(recipe))
         slot = stack.add()
         slot.type = self.type
-        props.write(getattr(slot, self.type), cls(name=name))
+        write(getattr(slot, self.type), cls(name=name))
         slot.show_expanded = True
         setattr(context.scene.synthkiln, f"active_{self.group}", len(stack) - 1)
         return {'FINISHED'}
@@ -144,7 +143,7 @@ class SYNTHKILN_OT_category_add(_Reporting, bpy.types.Operator):
         if self.name and self.name in names:
             raise UserError(f"category {self.name!r} already exists")
         name = self.name or _unique("category", names)
-        props.write(recipe.categories.add(), Category(name=name))
+        write(recipe.categories.add(), Category(name=name))
         state.active_category = len(recipe.categories) - 1
         if not state.label_category:
             state.label_category = name
@@ -196,32 +195,19 @@ def collection_rule(recipe, name: str) -> int:
     return -1
 
 
-def effective_rule(recipe, obj) -> int:
-    """Index of the rule that labels ``obj`` (the last one matching it wins), or -1. Reads only."""
-    if obj.type not in RENDERABLE:
-        return -1
-    found = -1
-    for i, rule in enumerate(recipe.labels):
-        sel = rule.select
-        if sel.category:
-            continue      # a rule on already-labelled objects: not decidable without resolving every rule
-        if sel.collection:
-            coll = bpy.data.collections.get(sel.collection)
-            if coll is None or obj.name not in coll.all_objects:
-                continue
-        if len(sel.names) and not any(fnmatch.fnmatchcase(obj.name, p.value) for p in sel.names):
-            continue
-        found = i
-    return found
+def effective_rule(scene, recipe, obj) -> int:
+    """Index of the rule that labels ``obj`` (as a render resolves the rules), or -1. Reads only."""
+    return label_rule(scene, [Selector(collection=r.select.collection, names=[p.value for p in r.select.names],
+                                       category=r.select.category) for r in recipe.labels], obj)
 
 
 def _relabel(recipe, index: int, rule: LabelRule) -> None:
     """Replace rule ``index`` (or none: -1) by ``rule`` at the end (later rules win), keeping attributes."""
     if index >= 0:
         old = recipe.labels[index]
-        rule.attributes = {kv.key: props._json_value(kv.value) for kv in old.attributes}
+        rule.attributes = {kv.key: json_value(kv.value) for kv in old.attributes}
         recipe.labels.remove(index)
-    props.write(recipe.labels.add(), rule)
+    write(recipe.labels.add(), rule)
 
 
 class _Scoped:
@@ -287,7 +273,7 @@ class SYNTHKILN_OT_label_clear(_Scoped, _Reporting, bpy.types.Operator):
             found = [object_rule(recipe, o.name) for o in objs]
         for i in sorted((i for i in found if i >= 0), reverse=True):
             recipe.labels.remove(i)
-        still = [o.name for o in objs if effective_rule(recipe, o) >= 0]
+        still = [o.name for o in objs if effective_rule(context.scene, recipe, o) >= 0]
         if still:
             self.report({'WARNING'}, f"still labelled by another rule (collection or pattern): {', '.join(still)}")
         return {'FINISHED'}
@@ -325,7 +311,7 @@ class SYNTHKILN_OT_item_add(_Reporting, bpy.types.Operator):
         last = coll[-1] if len(coll) else None
         entry = coll.add()
         if schema is not None:
-            props.write(entry, schema())
+            write(entry, schema())
         elif element == props.SYNTHKILN_PG_keyvalue.__name__:
             entry.key = _unique("key", [e.key for e in coll])
             entry.value = "0"
@@ -402,7 +388,7 @@ class SYNTHKILN_OT_recipe_new(_Reporting, bpy.types.Operator):
 
     def execute(self, context):
         out = prefs.get(context).output_directory or OutputSettings().directory
-        props.write_recipe(context.scene, Recipe(output=OutputSettings(directory=out)))
+        write_recipe(context.scene, Recipe(output=OutputSettings(directory=out)))
         return {'FINISHED'}
 
 

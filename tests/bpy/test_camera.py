@@ -297,7 +297,7 @@ def test_occluder_probability_and_pool(empty_scene):
 
 def test_no_datablocks_per_frame(empty_scene):
     """200 applies of the camera group, the check and an occluder leave every bpy.data count unchanged."""
-    from tests.bpy.test_render import datablock_counts
+    from tests.helpers.blender import datablock_counts
     scene = wall_scene(empty_scene)
     camera("CamB")
     rz = {"camera": [{"type": "camera_select", "name": "rig", "cameras": {"choice": ["Camera", "CamB"]}},

@@ -167,14 +167,36 @@ def test_night_dims_world_and_sun_lights_lamps_and_never_compounds(scene):
 
 
 def test_world_strength_inputs_follow_links_to_the_output(scene):
-    from synthkiln.addon.bridge.appliers.environment import world_strength_inputs
+    from synthkiln.addon.bridge.world import strength_inputs
     nt = scene.world.node_tree
     bg2, mix = nt.nodes.new("ShaderNodeBackground"), nt.nodes.new("ShaderNodeMixShader")
     nt.nodes.new("ShaderNodeBackground")                   # not linked: not a source of light
     nt.links.new(nt.nodes["Background"].outputs[0], mix.inputs[1])
     nt.links.new(bg2.outputs[0], mix.inputs[2])
     nt.links.new(mix.outputs[0], nt.nodes["World Output"].inputs["Surface"])
-    assert [s.node.name for s in world_strength_inputs(scene.world)] == ["Background", bg2.name]
+    assert [s.node.name for s in strength_inputs(scene.world)] == ["Background", bg2.name]
+    assert [s.node.name for s in strength_inputs(scene.world, lighting_only=True)] == ["Background", bg2.name]
+
+
+def test_photo_backdrop_darkens_at_night_but_lights_no_fog(scene):
+    """The SK graph's camera-only photo: night dims it with the world (a dark backdrop behind a dark
+    scene); fog's ambient estimate leaves it out, shown or not, since it lights nothing."""
+    from synthkiln.addon.bridge import world
+    from synthkiln.addon.bridge.appliers.environment import ambient_light
+    _, rs = prepared(scene, [{"type": "night", "probability": 1.0}])
+    for obj in [o for o in scene.objects if o.type == "LIGHT"]:
+        obj.hide_render = True
+    nodes = world.use_source(scene, None)
+    nodes[world.BACKGROUND].inputs["Color"].default_value = (0.5, 0.5, 0.5, 1.0)
+    nodes[world.BACKGROUND].inputs["Strength"].default_value = 2.0
+    nodes[world.PHOTO_BG].inputs["Strength"].default_value = 1.0
+    assert [s.node.name for s in world.strength_inputs(scene.world)] == [world.BACKGROUND, world.PHOTO_BG]
+    assert [s.node.name for s in world.strength_inputs(scene.world, lighting_only=True)] == [world.BACKGROUND]
+    assert ambient_light(scene) == pytest.approx(1.0, rel=1e-5)      # 2 x grey 0.5; the gated-off photo adds nothing
+    apply(scene, rs["night"], {"on": True, "ambient": 0.1, "sun_energy": 0.0})
+    assert nodes[world.BACKGROUND].inputs["Strength"].default_value == pytest.approx(0.2)
+    assert nodes[world.PHOTO_BG].inputs["Strength"].default_value == pytest.approx(0.1)
+    assert ambient_light(scene) == pytest.approx(0.1, rel=1e-5)
 
 
 ALL = [{"type": "night", "probability": 0.5, "lamps": ["Lamp*"]}, {"type": "wet", "probability": 0.5},
@@ -224,14 +246,14 @@ def test_street_preset_renders(empty_scene, tmp_path):
     """The bundled street preset builds, applies every weather and renders through the operator."""
     import json
     from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
-    from synthkiln.addon.ui import props
+    from synthkiln.addon.bridge import recipe as stored
     import bpy
     recipe = load_preset(BUILTIN_PRESETS / "street.yaml", {
         "render": {"resolution": [64, 48], "samples": 1},
         "output": {"frames": 2, "previews": 0, "directory": str(tmp_path)}})
     for r in recipe.randomizers.environment:
         r.probability = 1.0                                # the whole storm at night, on every frame
-    props.write_recipe(empty_scene, recipe)
+    stored.write_recipe(empty_scene, recipe)
     assert bpy.ops.synthkiln.render_dataset() == {"FINISHED"}
     rec = json.loads((tmp_path / "frames/000001.json").read_text())
     assert all(rec["values"][f"environment/{t}"]["on"] for t in ("night", "rain", "fog"))

@@ -16,8 +16,8 @@ pytestmark = [pytest.mark.bpy, pytest.mark.render]
 def dataset(addon_registered, tmp_path_factory):
     import bpy
     from synthkiln.addon.core.recipe.model import recipe_from_data
-    from synthkiln.addon.ui import props
-    from tests.bpy.test_render import RECIPE, W, H, build_known_scene
+    from synthkiln.addon.bridge import recipe as stored
+    from tests.helpers.known_scene import RECIPE, W, H, build_known_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -30,7 +30,7 @@ def dataset(addon_registered, tmp_path_factory):
     data = json.loads(json.dumps(RECIPE))
     data["output"].update({"directory": str(out), "frames": 2, "exports": ["coco", "yolo", "voc", "kitti"],
                            "val_fraction": 0.5, "previews": 2})
-    props.write_recipe(scene, recipe_from_data(data))
+    stored.write_recipe(scene, recipe_from_data(data))
     assert bpy.ops.synthkiln.render_dataset() == {"FINISHED"}
     records = [json.loads((out / "frames" / f"{i:06d}.json").read_text()) for i in range(2)]
     return out, records, (W, H)

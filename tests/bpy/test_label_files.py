@@ -15,14 +15,14 @@ def test_every_label_file_is_written_and_consistent(empty_scene, tmp_path):
     import bpy
     import OpenEXR
     from synthkiln.addon.core.recipe.model import recipe_from_data
-    from synthkiln.addon.ui import props
-    from tests.bpy.test_render import RECIPE, build_known_scene
+    from synthkiln.addon.bridge import recipe as stored
+    from tests.helpers.known_scene import RECIPE, build_known_scene
 
     build_known_scene(empty_scene)
     data = json.loads(json.dumps(RECIPE))
     data["output"].update({"directory": str(tmp_path), "frames": 1, "distance": True, "normals": True,
                            "flow": True, "semantic": True})
-    props.write_recipe(empty_scene, recipe_from_data(data))
+    stored.write_recipe(empty_scene, recipe_from_data(data))
     assert bpy.ops.synthkiln.render_dataset() == {"FINISHED"}
     rec = json.loads((tmp_path / "frames" / "000000.json").read_text())
     assert set(rec["files"]) == {"image", "mask", "semantic", "depth", "distance", "normals", "flow"}

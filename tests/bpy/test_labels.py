@@ -277,7 +277,7 @@ def test_keypoints_flags_and_pixels(frames):
 
 def test_labels_create_no_datablocks(frames):
     from synthkiln.addon.bridge import labels
-    from tests.bpy.test_render import datablock_counts
+    from tests.helpers.blender import datablock_counts
     scene, job, _, shots, _ = frames
     s = shots["scene"]
     before = datablock_counts()
@@ -330,7 +330,7 @@ def test_other_geometry_and_odd_cases(addon_registered):
     import bpy
     from synthkiln.addon.bridge import camera, labels
     from synthkiln.addon.bridge.scene import Target
-    from tests.bpy.test_render import datablock_counts
+    from tests.helpers.blender import datablock_counts
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     scene.render.resolution_x, scene.render.resolution_y = W, H

@@ -35,7 +35,7 @@ def frames(scene, r, a, ctx, n, seed=0):
 
 
 def flat_over(scene, r, a, ctx, n=200):
-    from tests.bpy.test_render import datablock_counts
+    from tests.helpers.blender import datablock_counts
     list(frames(scene, r, a, ctx, 3))
     before = datablock_counts()
     list(frames(scene, r, a, ctx, n, seed=1))

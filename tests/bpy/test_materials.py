@@ -186,7 +186,7 @@ def test_material_swap_appends_once_and_assigns_own_copies(addon_registered):
 
 
 def test_no_datablocks_over_200_applies(addon_registered):
-    from tests.bpy.test_render import datablock_counts
+    from tests.helpers.blender import datablock_counts
     job = job_with([{"type": "material_swap", "name": "s", "select": {"names": ["CubeA"]},
                      "materials": {"choice": ["Shared", "CanMaterial"]}},
                     {"type": "material_color", "name": "c", "mode": "palette"},

@@ -98,7 +98,7 @@ def test_physics_drop_is_deterministic_and_settles_on_the_floor(addon_registered
 
 
 def test_no_datablocks_over_200_applies(addon_registered):
-    from tests.bpy.test_render import datablock_counts     # (namespace import: the repo root is on sys.path)
+    from tests.helpers.blender import datablock_counts
     for data, over in ((TABLE, None), ("warehouse.yaml", {"randomizers": {}})):
         job = job_for(data, over)
         if data == "warehouse.yaml":
@@ -116,12 +116,12 @@ def test_warehouse_renders(addon_registered, tmp_path):
     import numpy as np
     from PIL import Image
     from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
-    from synthkiln.addon.ui import props
+    from synthkiln.addon.bridge import recipe as stored
     bpy.ops.wm.read_factory_settings(use_empty=True)
     recipe = load_preset(BUILTIN_PRESETS / "warehouse.yaml",
                          {"render": {"resolution": [64, 48], "samples": 1},
                           "output": {"directory": str(tmp_path), "frames": 2, "previews": 0}})
-    props.write_recipe(bpy.context.scene, recipe)
+    stored.write_recipe(bpy.context.scene, recipe)
     assert bpy.ops.synthkiln.render_dataset() == {"FINISHED"}
     for i in range(2):
         rec = json.loads((tmp_path / f"frames/{i:06d}.json").read_text())

@@ -142,9 +142,9 @@ def cube_scene(ui_registered):
 
 
 def _full(scene):
-    from synthkiln.addon.ui import props
-    from tests.bpy.test_roundtrip import everything
-    props.write_recipe(scene, everything())
+    from synthkiln.addon.bridge import recipe as stored
+    from tests.helpers.full_recipe import everything
+    stored.write_recipe(scene, everything())
     for g in GROUPS:
         for slot in getattr(scene.synthkiln.recipe.randomizers, g):
             slot.show_expanded = True

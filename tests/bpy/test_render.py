@@ -2,58 +2,29 @@
 provenance, determinism and no datablock growth."""
 
 import json
-import math
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers.blender import datablock_counts
+from tests.helpers.known_scene import H, RECIPE, W, build_known_scene
+
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
-
-W, H = 160, 120
-CAM_Y = -3.0
-
-
-def build_known_scene(scene):
-    """A cube and a sphere in front of a camera on the -y axis, looking along +y, on a ground plane."""
-    import bpy
-    bpy.ops.mesh.primitive_cube_add(size=0.5, location=(-0.35, 0.0, 0.25))
-    bpy.context.object.name = "Cube"
-    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.3, location=(0.45, 0.5, 0.3), segments=64, ring_count=32)
-    bpy.context.object.name = "Sphere"
-    bpy.ops.mesh.primitive_plane_add(size=20, location=(0, 0, 0))
-    bpy.context.object.name = "Ground"
-    cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    scene.collection.objects.link(cam)
-    cam.location = (0.0, CAM_Y, 0.25)
-    cam.rotation_euler = (math.pi / 2, 0.0, 0.0)          # looks along +y, up is +z
-    cam.data.lens = 30.0
-    light = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
-    scene.collection.objects.link(light)
-    scene.camera = cam
-
-
-RECIPE = {
-    "categories": [{"name": "cube", "supercategory": "shape"}, {"name": "sphere", "supercategory": "shape"}],
-    "labels": [{"select": {"names": ["Cube"]}, "category": "cube", "attributes": {"faces": 6}},
-               {"select": {"names": ["Sphere"]}, "category": "sphere"}],
-    "render": {"resolution": [W, H], "samples": 1, "view_transform": "Standard"},
-    "output": {"frames": 2, "seed": 3, "previews": 2},
-}
 
 
 @pytest.fixture(scope="module")
 def rendered(addon_registered, tmp_path_factory):
     import bpy
     from synthkiln.addon.core.recipe.model import recipe_from_data
-    from synthkiln.addon.ui import props
+    from synthkiln.addon.bridge import recipe as stored
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     build_known_scene(scene)
     recipe = recipe_from_data(RECIPE)
     out = tmp_path_factory.mktemp("known")
     recipe.output.directory = str(out)
-    props.write_recipe(scene, recipe)
+    stored.write_recipe(scene, recipe)
     assert bpy.ops.synthkiln.render_dataset() == {"FINISHED"}
     return scene, out
 
@@ -176,13 +147,6 @@ def test_same_recipe_and_seed_give_identical_records(rendered, tmp_path):
         name = f"frames/{i:06d}.json"
         assert (again / name).read_bytes() == (out / name).read_bytes()
         assert (again / f"masks/{i:06d}.png").read_bytes() == (out / f"masks/{i:06d}.png").read_bytes()
-
-
-def datablock_counts():
-    import bpy
-    return {name: len(getattr(bpy.data, name)) for name in
-            ("objects", "meshes", "materials", "images", "lights", "cameras", "worlds", "node_groups",
-             "textures", "collections")}
 
 
 def test_tabletop_frames_create_no_datablocks(addon_registered, tmp_path):

@@ -1,94 +1,15 @@
 """YAML → scene properties → YAML is lossless for every field of the schema (DESIGN §1)."""
 
-import dataclasses
 
 import pytest
 
-from synthkiln.addon.core.params.balance import BalanceTarget
-from synthkiln.addon.core.params.distributions import Distribution
 from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, dump_preset, load_preset
-from synthkiln.addon.core.randomizers import Randomizer
 from synthkiln.addon.core.recipe.model import Recipe
-from synthkiln.addon.core.params.schema import field_specs, from_data, to_data
+from synthkiln.addon.core.params.schema import to_data
+
+from tests.helpers.full_recipe import everything
 
 pytestmark = pytest.mark.bpy
-
-
-def _other(spec, depth=0):
-    """A valid value different from the field's default, for every kind of field."""
-    k, d = spec.kind, spec.default
-    if k == "bool":
-        return not d
-    if k == "int":
-        if spec.min == spec.max:
-            return d      # a fixed value (the schema version) has nothing else to be
-        return d + 1 if spec.max is None or d + 1 <= spec.max else d - 1
-    if k == "float":
-        lo = spec.min if spec.min is not None else d - 10
-        hi = spec.max if spec.max is not None else d + 10
-        v = round((d + hi) / 2 + 0.125, 3)
-        if not lo <= v <= hi or v == d:
-            v = (d + hi) / 2 if hi > d else (lo + d) / 2
-        return v
-    if k == "str":
-        if spec.subtype == "FILE_PATH":
-            return "/library/of/assets.blend"   # absolute: relative ones are resolved against the preset
-        return "//renders/x" if spec.subtype == "DIR_PATH" else f"{spec.name}-value"
-    if k == "enum":
-        return spec.options[(spec.options.index(d) + 1) % len(spec.options)]
-    if k == "int2":
-        return (d[0] + 3, d[1] + 5)
-    if k == "float3":
-        return (0.25, 0.5, 0.75) if spec.min is not None and spec.min >= 0 else (0.25, -1.5, 2.0)
-    if k == "list_str":
-        return ["A*", "B.00?"]
-    if k == "dict":
-        return {"colour": "red", "size": 2.5, "count": 3, "flag": True}
-    if k == "dist":
-        if spec.subtype == "names":
-            choices = list(d.choices[-2:])
-            return Distribution(kind="choice", choices=choices, weights=[1.0, 3.0][:len(choices)])
-        lo = spec.min if spec.min is not None else -2.0
-        hi = spec.max if spec.max is not None else lo + 4.0
-        return Distribution(kind="normal", mean=(lo + hi) / 2, std=0.5, clip=True, min=lo, max=hi,
-                            rare_p=0.02, rare_min=lo, rare_max=(lo + hi) / 2)
-    if k == "struct":
-        return full(spec.type, depth + 1)
-    if k == "list_struct":
-        return [full(spec.type, depth + 1), full(spec.type, depth + 1)]
-    if k == "stack":
-        return None   # filled per group below
-    raise AssertionError(k)
-
-
-def full(cls, depth=0):
-    values = {}
-    for spec in field_specs(cls):
-        v = _other(spec, depth)
-        if v is not None:
-            values[spec.name] = v
-    return cls(**values)
-
-
-def everything() -> Recipe:
-    """A recipe where every field (and every randomizer type) holds a non-default value."""
-    r = full(Recipe)
-    r.categories[1].name = "second"
-    for rule in r.labels:
-        rule.category = r.categories[0].name
-    r.output.exports = ["yolo", "kitti"]
-    r.output.include_categories = [r.categories[0].name]
-    r.balance = [BalanceTarget("category", {r.categories[0].name: 0.25, "second": 0.75}),
-                 BalanceTarget("colour", {"red": 1.0, "blue": 2.5})]
-    for group in ("objects", "materials", "camera", "lighting", "environment"):
-        setattr(r.randomizers, group, [])
-    for i, (t, cls) in enumerate(sorted(Randomizer.REGISTRY.items())):
-        item = full(cls)
-        item.name = f"{t}_{i}"
-        if t == "material_color":
-            item.mode, item.attribute = "palette", "colour"     # follows the colour balance below
-        getattr(r.randomizers, cls.GROUP).append(item)
-    return from_data(Recipe, to_data(r))     # normalised and checked like any preset
 
 
 FIXED = {("version",), ("render", "engine")}    # fields with a single allowed value today
@@ -108,53 +29,53 @@ def test_every_field_differs_from_its_default():
 
 
 def test_yaml_scene_yaml_is_lossless(empty_scene, tmp_path):
-    from synthkiln.addon.ui import props
+    from synthkiln.addon.bridge import recipe as stored
     recipe = everything()
     path = tmp_path / "everything.yaml"
     path.write_text(dump_preset(recipe))
     loaded = load_preset(path)
     assert loaded == recipe
-    props.write_recipe(empty_scene, loaded)
-    back = props.read_recipe(empty_scene)
+    stored.write_recipe(empty_scene, loaded)
+    back = stored.read_recipe(empty_scene)
     assert back == recipe
     assert dump_preset(back) == dump_preset(recipe)
 
 
 @pytest.mark.parametrize("preset", sorted(BUILTIN_PRESETS.glob("*.yaml")), ids=lambda p: p.name)
 def test_bundled_presets_survive_the_scene(empty_scene, preset):
-    from synthkiln.addon.ui import props
+    from synthkiln.addon.bridge import recipe as stored
     recipe = load_preset(preset)
-    props.write_recipe(empty_scene, recipe)
-    assert props.read_recipe(empty_scene) == recipe
+    stored.write_recipe(empty_scene, recipe)
+    assert stored.read_recipe(empty_scene) == recipe
 
 
 def test_recipe_is_saved_in_the_blend(empty_scene, tmp_path):
     import bpy
-    from synthkiln.addon.ui import props
+    from synthkiln.addon.bridge import recipe as stored
     recipe = everything()
-    props.write_recipe(empty_scene, recipe)
+    stored.write_recipe(empty_scene, recipe)
     blend = tmp_path / "saved.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False, use_scripts=False)
-    assert props.read_recipe(bpy.context.scene) == recipe
+    assert stored.read_recipe(bpy.context.scene) == recipe
 
 
 def test_export_then_import_operators(empty_scene, tmp_path):
     import bpy
-    from synthkiln.addon.ui import props
+    from synthkiln.addon.bridge import recipe as stored
     src = BUILTIN_PRESETS / "tabletop.yaml"
     assert bpy.ops.synthkiln.import_preset(filepath=str(src)) == {"FINISHED"}
     out = tmp_path / "exported.yaml"
     assert bpy.ops.synthkiln.export_preset(filepath=str(out)) == {"FINISHED"}
-    assert load_preset(out) == props.read_recipe(empty_scene) == load_preset(src)
+    assert load_preset(out) == stored.read_recipe(empty_scene) == load_preset(src)
 
 
 def test_scene_values_are_checked_like_a_preset(empty_scene):
     from synthkiln.addon.core.errors import PresetError
-    from synthkiln.addon.ui import props
-    props.write_recipe(empty_scene, load_preset(BUILTIN_PRESETS / "tabletop.yaml"))
+    from synthkiln.addon.bridge import recipe as stored
+    stored.write_recipe(empty_scene, load_preset(BUILTIN_PRESETS / "tabletop.yaml"))
     dist = empty_scene.synthkiln.recipe.randomizers.objects[0].object_pose.scale
     dist.min, dist.max = 2.0, 1.0
     with pytest.raises(PresetError, match=r"randomizers\.objects\[0\]\.scale\.uniform: min 2\.0 is greater"):
-        props.read_recipe(empty_scene)
+        stored.read_recipe(empty_scene)

@@ -1,5 +1,5 @@
 """The sidebar's operators through ``bpy.ops`` on real scenes: each changes the recipe as read back by
-``props.read_recipe`` (so through the schema's checks), the result survives export/import, and
+``bridge.recipe.read_recipe`` (so through the schema's checks), the result survives export/import, and
 registration leaves nothing behind."""
 
 import os
@@ -19,8 +19,8 @@ ops = bpy.ops.synthkiln
 
 
 def recipe():
-    from synthkiln.addon.ui import props
-    return props.read_recipe(bpy.context.scene)
+    from synthkiln.addon.bridge import recipe as stored
+    return stored.read_recipe(bpy.context.scene)
 
 
 def round_trips(tmp_path):
@@ -195,6 +195,34 @@ def test_export_toggles(scene):
     assert recipe().output.exports == ["coco", "yolo"]
     ops.export_toggle(format="coco")
     assert recipe().output.exports == ["yolo"]
+
+
+def test_the_rule_a_panel_shows_is_the_rule_a_render_applies(scene):
+    """``label_rule`` (the sidebar, Clear's warning) and ``resolve_targets`` (a render) decide alike: the
+    last matching rule wins; a category selector matches nothing in label rules; only renderable types."""
+    from synthkiln.addon.bridge.scene import label_rule, resolve_targets
+    from synthkiln.addon.ui.stack_ops import effective_rule
+    coll = bpy.data.collections.new("Props")
+    scene.collection.children.link(coll)
+    coll.objects.link(bpy.data.objects["Cube"])
+    for name in ("box", "ball"):
+        ops.category_add(name=name)
+    state = scene.synthkiln
+    for sel, cat in (({"collection": "Props"}, "box"), ({"names": ["Cu*"]}, "ball"), ({"category": "box"}, "ball"),
+                     ({"collection": "Props", "names": ["Light"]}, "box"), ({"names": ["Camera", "Light"]}, "box")):
+        rule = state.recipe.labels.add()
+        rule.category, rule.select.collection, rule.select.category = cat, sel.get("collection", ""), sel.get("category", "")
+        for n in sel.get("names", []):
+            rule.select.names.add().value = n
+    r = recipe()
+    targets = {t.name: t.category for t in resolve_targets(scene, r)}
+    assert targets == {"Cube": "ball"}
+    selectors = [rule.select for rule in r.labels]
+    assert {o.name: label_rule(scene, selectors, o) for o in scene.objects} == {"Cube": 1, "Camera": -1, "Light": -1}
+    assert [effective_rule(scene, state.recipe, o) for o in scene.objects] == [label_rule(scene, selectors, o)
+                                                                             for o in scene.objects]
+    state.recipe.labels[0].select.collection = "Gone"          # a render stops on it; drawing never raises
+    assert label_rule(scene, [rule.select for rule in recipe().labels], bpy.data.objects["Cube"]) == 1
 
 
 def test_check_scene_lists_problems_then_none(addon_registered, tmp_path):

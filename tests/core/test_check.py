@@ -3,21 +3,16 @@ and ``check`` commands never print a traceback."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from synthkiln.addon.core.dataset import layout
 from synthkiln.addon.core.dataset.check import check_dataset
 from synthkiln.headless.cli import main
 
-# the synthetic dataset of the writer tests (test modules are not a package: load it by path)
-_spec = importlib.util.spec_from_file_location("sk_test_writers", Path(__file__).with_name("test_writers.py"))
-writers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(writers)
+from tests.helpers.known_dataset import make_dataset
 
 
 def edit_record(root: Path, frame: int, change) -> None:
@@ -28,14 +23,14 @@ def edit_record(root: Path, frame: int, change) -> None:
 
 
 def test_clean_dataset_passes(tmp_path):
-    writers.make_dataset(tmp_path)
+    make_dataset(tmp_path)
     problems, summary = check_dataset(tmp_path)
     assert problems == []
     assert "ok: 6 frames (6 planned), 36 visible instances, 3 categories" in summary
 
 
 def test_planted_problems_are_each_reported(tmp_path):
-    writers.make_dataset(tmp_path, frames=range(8))
+    make_dataset(tmp_path, frames=range(8))
     (tmp_path / layout.mask_name(1)).unlink()                                   # missing mask file
 
     def outside(rec):
@@ -82,7 +77,7 @@ def test_planted_problems_are_each_reported(tmp_path):
 
 
 def test_cli_check(tmp_path):
-    writers.make_dataset(tmp_path)
+    make_dataset(tmp_path)
     runner = CliRunner()
     ok = runner.invoke(main, ["check", str(tmp_path)])
     assert ok.exit_code == 0 and ok.output.count("\n") == 1 and "ok:" in ok.output
@@ -101,7 +96,7 @@ def test_cli_check(tmp_path):
 
 
 def test_cli_export_formats(tmp_path):
-    writers.make_dataset(tmp_path, exports=["voc"])
+    make_dataset(tmp_path, exports=["voc"])
     runner = CliRunner()
     r = runner.invoke(main, ["export", str(tmp_path), "--format", "coco,yolo,voc,kitti", "--previews", "2"])
     assert r.exit_code == 0, r.output

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
-from pycocotools.coco import COCO
 
 from synthkiln.addon.core.exports import coco as coco_mod
 from synthkiln.addon.core.exports.build import write_exports
@@ -18,6 +17,8 @@ from synthkiln.addon.core.dataset import layout
 from synthkiln.addon.core.labels import masks
 from synthkiln.addon.core.errors import DatasetError
 from synthkiln.addon.core.images.png import encode_png
+
+from tests.helpers.coco import load_coco
 
 H, W = 60, 80
 CATEGORIES = [
@@ -84,11 +85,6 @@ def make_dataset(root: Path, frames=range(4), manifest: dict | None = None) -> d
         (root / layout.record_name(i)).write_text(json.dumps(rec))
         out[i] = mask
     return out
-
-
-def load_coco(path: Path) -> COCO:
-    with contextlib.redirect_stdout(io.StringIO()):
-        return COCO(str(path))
 
 
 def test_write_coco_reads_back_exactly_with_pycocotools(tmp_path):

@@ -69,3 +69,15 @@ def test_swap_in_leaves_no_old_folder(tmp_path):
     fsio.swap_in(staging, final)
     assert [p.name for p in tmp_path.iterdir()] == ["coco"]
     assert [p.name for p in final.iterdir()] == ["new.json"]
+
+
+def test_scratch_of_a_dead_writer_on_this_host_goes(tmp_path):
+    other = "ffffff" if fsio.HOST != "ffffff" else "000000"
+    dead = tmp_path / f"synthkiln-{dead_pid()}-{fsio.HOST}-abc"
+    live = tmp_path / f"synthkiln-{os.getppid()}-{fsio.HOST}-def"
+    foreign = tmp_path / f"synthkiln-{dead_pid()}-{other}-ghi"
+    pool = tmp_path / f"synthkiln-worker-{dead_pid()}-jkl"      # the worker pool's own, cleaned by the pool
+    for p in (dead, live, foreign, pool):
+        p.mkdir()
+    fsio.clean_scratch(tmp_path, "synthkiln-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (live, foreign, pool))

@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-import builtins
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from synthkiln.addon.core.dataset import layout
 from synthkiln.addon.core.labels import masks
 from synthkiln.addon.core.exports import preview
 from synthkiln.addon.core.errors import UserError
-from synthkiln.addon.core.images.png import encode_png
 
-H, W = 80, 120
-GREY = 100
-CATEGORIES = [{"id": 1, "name": "mug", "supercategory": "kitchen"},
-              {"id": 2, "name": "plate", "supercategory": "kitchen"}]
-
-
-def make_dataset(root: Path, frames: int = 3, with_rle: bool = True) -> np.ndarray:
-    """Flat grey images; instance 1 (mug) a 30x20 rectangle, 2 (plate) a disc, 3 hidden."""
-    layout.make_dirs(root)
-    (root / layout.MANIFEST).write_text(json.dumps(
-        {"generator": "SynthKiln", "version": "0.1.0", "created": "2026-11-22T10:00:00Z", "seed": 1,
-         "frames": frames, "categories": CATEGORIES, "recipe": {}, "blender": "5.0.1"}))
-    mask = np.zeros((H, W), np.uint16)
-    mask[30:50, 20:50] = 1                      # bbox [20, 30, 30, 20]
-    yy, xx = np.mgrid[:H, :W]
-    mask[(xx - 90) ** 2 + (yy - 45) ** 2 <= 15 ** 2] = 2
-    stats, rles = masks.instance_stats(mask), masks.rle_encode_instances(mask)
-    objects = [{"instance_id": i, "name": n, "category": c, "attributes": {},
-                "bbox": stats[i]["bbox"] if i in stats else None, "area": stats.get(i, {}).get("area", 0),
-                "rle": rles.get(i) if with_rle else None}
-               for i, n, c in [(1, "Mug", "mug"), (2, "Plate", "plate"), (3, "Gone", "mug")]]
-    for f in range(frames):
-        (root / layout.image_name(f)).write_bytes(encode_png(np.full((H, W, 3), GREY, np.uint8)))
-        (root / layout.mask_name(f)).write_bytes(encode_png(mask))
-        rec = {"synthkiln": "0.1.0", "frame": f, "seed": 1, "width": W, "height": H,
-               "files": {"image": layout.image_name(f), "mask": layout.mask_name(f)},
-               "camera": {}, "values": {}, "objects": objects}
-        (root / layout.record_name(f)).write_text(json.dumps(rec))
-    return mask
+from tests.helpers.grey_dataset import GREY, H, W, make_dataset
+from tests.helpers.modules import hide_module
 
 
 def load(path: Path) -> np.ndarray:
@@ -87,18 +56,6 @@ def test_limit_and_distinct_colours(tmp_path):
     assert sorted(p.name for p in (tmp_path / "exports" / "preview").iterdir()) == ["000000.png", "000001.png"]
     colours = {preview.category_colour(i) for i in range(1, 21)}
     assert len(colours) == 20
-
-
-def hide_module(monkeypatch, module: str) -> None:
-    """Imports of ``module`` (and its submodules) fail, as in a Python that lacks it (e.g. a Blender's)."""
-    real_import = builtins.__import__
-
-    def without(name, *args, **kwargs):
-        if name == module or name.startswith(f"{module}."):
-            raise ImportError(f"No module named {module!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", without)
 
 
 def test_missing_pillow_is_a_user_error(tmp_path, monkeypatch):

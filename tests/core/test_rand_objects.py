@@ -44,14 +44,6 @@ def scatter(**kw):
                                   "scale": {"uniform": [0.8, 1.5]}, **kw})
 
 
-def test_same_seed_same_values():
-    r, surf = scatter(), table()
-    a = r.sample(stream(1, 4, r.key()), ctx_for(NAMES, surf))
-    b = r.sample(stream(1, 4, r.key()), ctx_for(NAMES, surf))
-    c = r.sample(stream(1, 5, r.key()), ctx_for(NAMES, surf))
-    assert a == b and a != c
-
-
 def test_500_scatters_never_overlap_and_stay_inside_with_margin():
     r, surf = scatter(), table()
     shown = 0

@@ -23,7 +23,7 @@ from synthkiln.addon.core.report.build import collect
 from synthkiln.addon.core.report.real import read_real
 from synthkiln.addon.core.report.stats import dataset_stats
 
-from .test_preview import GREY, H, W, make_dataset
+from tests.helpers.grey_dataset import GREY, H, W, make_dataset
 
 MUG_SIZE = math.sqrt(30 * 20 / (W * H))        # make_dataset's mug: bbox [20, 30, 30, 20]
 

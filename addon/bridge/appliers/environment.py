@@ -14,7 +14,7 @@ import numpy as np
 from mathutils import Matrix
 
 from ...core import randomizers as R
-from .. import compat
+from .. import compat, world
 from .base import Applier, principled
 
 MARK = "sk_environment"       # objects made here: not scene content (wet skips them)
@@ -118,7 +118,7 @@ def ambient_light(scene) -> float:
     plus sun irradiance scattered evenly (E / 4 pi). Fog and rain scale their glow by it, so both
     follow the HDRI's strength and night without scattering light themselves."""
     total = 0.0
-    for sock in world_strength_inputs(scene.world):
+    for sock in world.strength_inputs(scene.world, lighting_only=True):
         color = sock.node.inputs["Color"]
         rgb = list(color.default_value)[:3]
         if color.is_linked:
@@ -345,27 +345,6 @@ class Wet(Applier):
 NIGHT = "sk_night"     # ID property prefix: [day value, value night wrote]
 
 
-def world_strength_inputs(world) -> list:
-    """The Strength inputs of the Background nodes that reach the world's output. Night scales these;
-    the world-graph owner can route this through their module."""
-    if world is None or world.node_tree is None:
-        return []
-    outs = [n for n in world.node_tree.nodes if n.type == "OUTPUT_WORLD"]
-    out = next((n for n in outs if n.is_active_output), outs[0] if outs else None)
-    found, stack, seen = [], [out] if out else [], set()
-    while stack:
-        n = stack.pop()
-        if n.name in seen:
-            continue
-        seen.add(n.name)
-        if n.type == "BACKGROUND":
-            if not n.inputs["Strength"].is_linked:
-                found.append(n.inputs["Strength"])
-            continue
-        stack.extend(link.from_node for inp in n.inputs for link in inp.links)
-    return sorted(found, key=lambda s: s.node.name)
-
-
 def _night_write(idb, key, get, put, value_of_day) -> None:
     """Write the night value; remember the day value. A value still equal to what night wrote last
     is night's own, so the day value stays the saved one (nothing compounds over night frames)."""
@@ -396,7 +375,7 @@ class Night(Applier):
 
     def apply(self, scene, r, v):
         on = v["on"]
-        for sock in world_strength_inputs(scene.world):
+        for sock in world.strength_inputs(scene.world):
             get = lambda s=sock: s.default_value
             put = lambda x, s=sock: setattr(s, "default_value", x)
             if on:

@@ -119,42 +119,43 @@ def _node(nodes, name: str, kind: str, location=None):
     return n
 
 
+def _splice(mat, name: str, kind: str, target: str, through: str, out: str, dy: float, init):
+    """A node named ``name`` put in front of the Principled input ``target`` (made once): what fed
+    ``target`` (a link, or its value) now feeds the node's input ``through``, and the node's ``out``
+    feeds ``target``. ``init(node)`` sets it up before it is linked. Sockets by identifier."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    node = nodes.get(name)
+    if node is not None:
+        return node
+    bsdf = principled(mat)
+    dst = bsdf.inputs[target]
+    node = _node(nodes, name, kind, (bsdf.location.x - 250, bsdf.location.y + dy))
+    init(node)
+    src = socket(node.inputs, through)
+    if dst.is_linked:
+        links.new(dst.links[0].from_socket, src)
+    else:
+        src.default_value = dst.default_value[:]
+    links.new(socket(node.outputs, out), dst)
+    return node
+
+
+def _color_mix_init(mix) -> None:
+    mix.data_type, mix.blend_type = "RGBA", "MIX"
+    mix[MIX_TAG] = True
+    socket(mix.inputs, "Factor_Float").default_value = 0.0
+
+
 def insert_color_mix(mat, name: str):
     """A colour Mix node named ``name`` in front of the Principled base colour (made once): its first
     colour takes what fed the base colour, so ``color_socket`` still reaches the base colour."""
-    nodes, links = mat.node_tree.nodes, mat.node_tree.links
-    mix = nodes.get(name)
-    if mix is not None:
-        return mix
-    bsdf = principled(mat)
-    base = bsdf.inputs["Base Color"]
-    mix = _node(nodes, name, "ShaderNodeMix", (bsdf.location.x - 250, bsdf.location.y))
-    mix.data_type, mix.blend_type = "RGBA", "MIX"
-    mix[MIX_TAG] = True
-    a = socket(mix.inputs, "A_Color")
-    if base.is_linked:
-        links.new(base.links[0].from_socket, a)
-    else:
-        a.default_value = base.default_value[:]
-    socket(mix.inputs, "Factor_Float").default_value = 0.0
-    links.new(socket(mix.outputs, "Result_Color"), base)
-    return mix
+    return _splice(mat, name, "ShaderNodeMix", "Base Color", "A_Color", "Result_Color", 0, _color_mix_init)
 
 
 def insert_bump(mat, name: str):
     """A Bump node named ``name`` feeding the Principled normal (made once; keeps an existing normal input)."""
-    nodes, links = mat.node_tree.nodes, mat.node_tree.links
-    bump = nodes.get(name)
-    if bump is not None:
-        return bump
-    bsdf = principled(mat)
-    normal = bsdf.inputs["Normal"]
-    bump = _node(nodes, name, "ShaderNodeBump", (bsdf.location.x - 250, bsdf.location.y - 400))
-    if normal.is_linked:
-        links.new(normal.links[0].from_socket, bump.inputs["Normal"])
-    bump.inputs["Strength"].default_value = 0.0
-    links.new(bump.outputs["Normal"], normal)
-    return bump
+    return _splice(mat, name, "ShaderNodeBump", "Normal", "Normal", "Normal", -400,
+                   lambda bump: setattr(bump.inputs["Strength"], "default_value", 0.0))
 
 
 def _prefix(r) -> str:
@@ -225,7 +226,8 @@ class ProceduralTexture(MaterialApplier):
                 if principled(mat) is None:
                     continue
                 nodes, links = mat.node_tree.nodes, mat.node_tree.links
-                mix, bump = insert_color_mix(mat, f"{p} mix"), insert_bump(mat, f"{p} bump")
+                mix = insert_color_mix(mat, f"{p} mix")
+                insert_bump(mat, f"{p} bump")           # apply feeds it the pattern (found by name)
                 x, y = mix.location
                 coords = _node(nodes, f"{p} coordinates", "ShaderNodeTexCoord", (x - 900, y))
                 mapping = _node(nodes, f"{p} mapping", "ShaderNodeMapping", (x - 700, y))

@@ -142,6 +142,7 @@ def make_manifest(recipe: Recipe, blender_version: str) -> dict[str, Any]:
 def open_dataset(root: Path, recipe: Recipe, blender_version: str) -> dict[str, Any]:
     """Create or reopen a dataset folder for this recipe; refuses one made by another recipe or seed."""
     root = Path(root)
+    layout.claim_output(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         out = recipe.output

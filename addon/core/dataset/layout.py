@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import DatasetError
+from ..fsio import STAGING, TEMP_MARK
+
 MANIFEST = "synthkiln.json"
 IMAGES, MASKS, DEPTH, FRAMES, EXPORTS = "images", "masks", "depth", "frames", "exports"
 SEMANTIC, DISTANCE, NORMALS, FLOW = "semantic", "distance", "normals", "flow"
+SHARDS, JOBS = "shards", "jobs"     # heartbeats and frame-time logs; farm job files (default --job-dir)
 
 
 def stem(index: int) -> str:
@@ -59,3 +63,36 @@ def record_indices(root: Path) -> list[int]:
         if p.stem.isdigit():
             out.append(int(p.stem))
     return sorted(out)
+
+
+def claim_output(root: Path) -> None:
+    """Refuse to write a dataset into a folder that holds something else: ``root`` must be missing, a
+    dataset (its manifest), or hold only what a job writes before its manifest (farm job files in
+    ``jobs/``, heartbeats in ``shards/``, temp files of a crashed writer). So nothing of a user's is
+    ever overwritten."""
+    root = Path(root)
+    if (root / MANIFEST).is_file():
+        return
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"{root}: exists and is not a folder; choose a dataset folder")
+    try:
+        foreign = next(_foreign_files(root), None) if root.is_dir() else None
+    except OSError as e:
+        raise DatasetError(f"cannot read the output folder {root}: {e.strerror or e}") from None
+    if foreign is not None:
+        raise DatasetError(f"{root}: not empty and not a SynthKiln dataset (no {MANIFEST}; it holds "
+                           f"{foreign.relative_to(root).as_posix()!r}); choose a new or empty folder, so "
+                           "nothing in this one is overwritten")
+
+
+def _foreign_files(folder: Path, top: bool = True):
+    """Files a job would not have written before its manifest (lazily: the first one decides)."""
+    for p in folder.iterdir():
+        if p.name.startswith(".") and (TEMP_MARK in p.name or STAGING in p.name):
+            continue
+        if top and p.name in (JOBS, SHARDS) and p.is_dir():
+            continue
+        if p.is_dir() and not p.is_symlink():
+            yield from _foreign_files(p, top=False)
+        else:
+            yield p

@@ -23,7 +23,7 @@ from ..errors import DatasetError
 from ..fsio import TEMP_MARK, atomic_write_json, temp_path
 from .job import Shard, read_manifest
 
-SHARDS = "shards"
+SHARDS = layout.SHARDS
 HEARTBEAT = re.compile(r"(\d+)-of-(\d+)\.json")
 RUNNING, FINISHED, FAILED, INTERRUPTED = "running", "finished", "failed", "interrupted"
 DEAD, STALE = "dead", "stale"  # read-side states: a "running" heartbeat whose process is gone / silent
@@ -327,6 +327,7 @@ def merge_datasets(sources: list[Path], out: Path, report: Callable[[str], None]
     if not manifests:
         raise DatasetError("merge: name at least one dataset folder")
     ref_root, ref = manifests[0]
+    layout.claim_output(out)
     if (out / layout.MANIFEST).exists():
         manifests.append((out, read_manifest(out)))
     for root, m in manifests[1:]:

@@ -45,6 +45,20 @@ def parse_formats(formats: Iterable[str] | str, where: str = "--format") -> list
 
 
 
+def _check_replaceable(staging: Path, final: Path) -> None:
+    """An export replaces its folder whole, so it only replaces a folder holding what it writes itself:
+    a file a user put there (their own labels) is never deleted."""
+    if not final.is_dir():
+        if final.exists():
+            raise UserError(f"{final}: exists and is not a folder; move it away to export {final.name}")
+        return
+    ours = {p.name for p in staging.iterdir()}
+    foreign = sorted(p.name for p in final.iterdir() if p.name not in ours)
+    if foreign:
+        raise UserError(f"{final}: holds {foreign[0]!r}, which this export does not write; an export replaces "
+                        "its folder whole, so move that out first (nothing was changed)")
+
+
 # -- the entry point -------------------------------------------------------------------------------------
 def write_exports(root: Path, formats: Iterable[str] | str | None = None, previews: int | None = None,
                   *, report: Callable[[str], None] | None = None) -> list[Path]:
@@ -87,6 +101,8 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
                 for w, (staging, final) in zip(writers, staged):
                     main = w.finish()
                     written.append(final / main.relative_to(staging))
+        for staging, final in staged:
+            _check_replaceable(staging, final)
         for staging, final in staged:
             swap_in(staging, final)
         staged = []

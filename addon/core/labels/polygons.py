@@ -29,7 +29,6 @@ _OUT = np.full(16, -1, np.int8)
 for _code, _dir in {1: 2, 2: 3, 4: 1, 8: 0, 7: 1, 11: 2, 13: 0, 14: 3}.items():
     _OUT[_code] = _dir
 _SADDLE_AD, _SADDLE_BC = 9, 6
-_STEP = {0: (1, 0), 1: (0, 1), 2: (-1, 0), 3: (0, -1)}
 
 
 def rings(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[np.ndarray]:

@@ -1,5 +1,5 @@
-"""Check Scene: what would spoil a dataset, found before rendering it. Reads only; the operator stores
-the list for the panel and reports it."""
+"""Check Scene: what would spoil a dataset, found before rendering it. Reads only; the Check Scene
+operator stores the list for the panel and reports it."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import bpy
 
-from ..bridge import appliers
-from ..bridge import scene as scene_setup
-from ..bridge.files import user_path
 from ..core.errors import UserError
 from ..core.params.schema import field_specs
-from . import props
+from . import appliers
+from . import scene as scene_setup
+from .files import user_path
+from .recipe import read_recipe
 
 LIST_AT_MOST = 8
 
@@ -34,11 +34,12 @@ def _path_fields(obj, where: str):
 
 
 def scene_problems(scene) -> list[str]:
+    """One line per problem, in a fixed order; empty when the scene is ready to render."""
     state = scene.synthkiln
     if not state.initialized:
         return ["no recipe yet: make a new one or import a preset"]
     try:
-        recipe = props.read_recipe(scene)
+        recipe = read_recipe(scene)
     except UserError as e:
         return [f"the recipe is not valid: {e}"]
     out: list[str] = []

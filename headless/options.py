@@ -1,0 +1,59 @@
+"""What the runner's commands share below the CLI: the main group's error handling, ``--resolution``
+parsing and the command-line overrides of a recipe. Its own module so that ``cli``, ``farm`` and the
+Python API all import it downwards (internal: not part of the public API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..addon.core.errors import UserError
+
+
+class Group(click.Group):
+    """Turns a ``UserError`` anywhere into one message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            raise click.ClickException(str(e)) from None
+
+
+def parse_resolution(value: str | tuple[int, int] | list[int] | None, where: str = "--resolution") -> tuple[int, int] | None:
+    """``"WxH"`` (or a pair of ints) as (width, height), each 1..16384; a ``UserError`` names ``where``."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            w, h = (int(x) for x in value.lower().split("x"))
+        else:
+            w, h = (int(x) for x in value)
+    except (ValueError, TypeError):
+        raise UserError(f"{where} {value!r}: expected WxH, e.g. 640x480") from None
+    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+        raise UserError(f"{where} {value!r}: expected width and height in 1..16384")
+    return w, h
+
+
+def resolution_option(ctx, param, value):
+    """The ``--resolution`` option's click callback."""
+    return parse_resolution(value)
+
+
+def overrides(frames: int | None, seed: int | None, out: str | Path | None, resolution: tuple[int, int] | None,
+              samples: int | None) -> dict:
+    """Recipe-shaped overrides for the options given (None: not given); ``out`` becomes absolute."""
+    o: dict = {}
+    if frames is not None:
+        o.setdefault("output", {})["frames"] = frames
+    if seed is not None:
+        o.setdefault("output", {})["seed"] = seed
+    if out is not None:
+        o.setdefault("output", {})["directory"] = str(Path(out).resolve())
+    if resolution is not None:
+        o.setdefault("render", {})["resolution"] = list(resolution)
+    if samples is not None:
+        o.setdefault("render", {})["samples"] = samples
+    return o

@@ -1,0 +1,95 @@
+"""Issue 13 item 1: a folder that is not a dataset is never written into, and an export never replaces a
+folder holding files it did not write. Each test plants the user's files first and checks them byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from synthkiln.addon.core.dataset import layout
+from synthkiln.addon.core.dataset.status import merge_datasets
+from synthkiln.addon.core.errors import DatasetError, UserError
+from synthkiln.addon.core.exports.build import write_exports
+
+from tests.helpers.cli import TINY, one_error, sk
+from tests.helpers.known_dataset import make_dataset
+from tests.tiny import TINY_PRESET
+
+
+def plant_user_folder(root: Path) -> dict[str, str]:
+    """The issue's example: a folder of the user's own that happens to use our names."""
+    (root / "images").mkdir(parents=True)
+    (root / "exports" / "coco").mkdir(parents=True)
+    (root / "images" / "000000.png").write_bytes(b"my photo")
+    (root / "exports" / "coco" / "my_labels_v3.json").write_text('{"mine": true}')
+    return snapshot(root)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_claim_output_accepts_missing_empty_and_datasets(tmp_path):
+    layout.claim_output(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    layout.claim_output(tmp_path / "empty")
+    make_dataset(tmp_path / "ds")
+    layout.claim_output(tmp_path / "ds")
+
+
+def test_claim_output_refuses_a_user_folder_and_a_file(tmp_path):
+    plant_user_folder(tmp_path / "mine")
+    with pytest.raises(DatasetError, match="not empty and not a SynthKiln dataset"):
+        layout.claim_output(tmp_path / "mine")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetError, match="not a folder"):
+        layout.claim_output(tmp_path / "file")
+
+
+def test_merge_refuses_a_user_folder(tmp_path):
+    make_dataset(tmp_path / "a")
+    before = plant_user_folder(tmp_path / "mine")
+    with pytest.raises(DatasetError, match="not a SynthKiln dataset"):
+        merge_datasets([tmp_path / "a"], tmp_path / "mine")
+    assert snapshot(tmp_path / "mine") == before
+
+
+def test_export_never_replaces_a_folder_holding_a_users_file(tmp_path):
+    make_dataset(tmp_path)
+    write_exports(tmp_path, ["coco", "yolo"], 0)
+    (tmp_path / "exports" / "coco" / "my_labels_v3.json").write_text('{"mine": true}')
+    before = snapshot(tmp_path / "exports")
+    with pytest.raises(UserError, match="my_labels_v3.json"):
+        write_exports(tmp_path, ["yolo", "coco"], 0)
+    assert snapshot(tmp_path / "exports") == before          # yolo was not swapped either: all or nothing
+    assert [p.name for p in (tmp_path / "exports").iterdir() if p.name.startswith(".")] == []
+    (tmp_path / "exports" / "coco" / "my_labels_v3.json").unlink()
+    write_exports(tmp_path, ["yolo", "coco"], 0)               # our own folders are replaced as before
+
+
+@pytest.mark.bpy
+@pytest.mark.parametrize("workers", [1, 2])
+def test_render_into_a_user_folder_is_refused_and_touches_nothing(tmp_path, workers):
+    (tmp_path / "tiny.yaml").write_text(TINY_PRESET)
+    before = plant_user_folder(tmp_path / "mine")
+    p = sk("render", "tiny.yaml", "--frames", 2, "--out", "mine", "--workers", workers, *TINY, cwd=tmp_path)
+    one_error(p, "not a SynthKiln dataset", "mine")
+    assert snapshot(tmp_path / "mine") == before
+
+
+def test_what_a_job_writes_before_its_manifest_is_not_foreign(tmp_path):
+    """Farm job files, heartbeats and a crashed writer's temp files come before the manifest."""
+    root = tmp_path / "out"
+    (root / "jobs" / "slurm").mkdir(parents=True)
+    (root / "jobs" / "slurm" / "synthkiln-job.json").write_text("{}")
+    (root / "shards").mkdir()
+    (root / "shards" / "times-host-1.tsv").write_text("")
+    (root / "frames").mkdir()
+    (root / "frames" / ".000003.json.999999.sk-tmp").write_text("half")
+    layout.claim_output(root)
+    (root / "frames" / "notes.txt").write_text("mine")
+    with pytest.raises(DatasetError, match="frames/notes.txt"):
+        layout.claim_output(root)
