@@ -167,7 +167,7 @@ def render(source: Recipe | PathLike, out: PathLike, *, preset: PathLike | None 
                 progress(Progress(frame, done, scope, pace.elapsed(), pace.eta(done, scope)))
 
         _workers.run_workers(req.args(), req.out, total, shard=req.shard, workers=workers, recycle=recycle,
-                             python=exe, progress=feed)
+                             python=exe, progress=feed, recipe=req.recipe)
     return open_dataset(req.out)
 
 

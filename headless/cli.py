@@ -54,16 +54,16 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples, 
     display = Display()
     t0 = time.perf_counter()
 
-    def through_pool(out_dir: Path, total: int) -> bool:
+    def through_pool(out_dir: Path, recipe) -> bool:
         """The worker pool when --workers or --recycle ask for it (then it has rendered the job)."""
         nonlocal t0
         t0 = time.perf_counter()
-        return pool.dispatch(req.args(), out_dir, total, req.shard, workers, recycle, display.update)
+        return pool.dispatch(req.args(), out_dir, recipe, req.shard, workers, recycle, display.update)
 
     try:
         if req.blend is None and not req.recipe.output.directory.startswith("//"):   # a pool needs no Blender here
             out_dir = Path(req.recipe.output.directory)
-            if through_pool(out_dir, req.recipe.output.frames):
+            if through_pool(out_dir, req.recipe):
                 return _report(out_dir, t0)
         out_dir = rendering.render_here(req, through_pool, display.update)
     except pool.Interrupted as e:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..addon.core.dataset.job import Shard, parse_shard
+from ..addon.core.dataset.job import Shard, claim_job, parse_shard
 from ..addon.core.errors import Interrupted, UserError
 from ..addon.core.recipe.model import Recipe
 from ..addon.core.recipe.preset import load_layers, load_preset, origin_of
@@ -149,13 +149,14 @@ def open_scene(req: Request) -> tuple[Recipe, Path]:
     return recipe, out_dir
 
 
-def render_here(req: Request, before: Callable[[Path, int], bool], progress: FrameCallback) -> Path:
-    """Render the request in this process; returns the dataset folder. ``before(out_dir, frames)`` runs once
+def render_here(req: Request, before: Callable[[Path, Recipe], bool], progress: FrameCallback) -> Path:
+    """Render the request in this process; returns the dataset folder. ``before(out_dir, recipe)`` runs once
     the scene is loaded: True means it rendered the job itself (a worker pool) and nothing is left to do.
     ``progress(frame, done, total)`` follows each frame."""
     import bpy
     recipe, out_dir = open_scene(req)
-    if before(out_dir, recipe.output.frames):
+    claim_job(out_dir, recipe)      # a folder of another job is refused before its heartbeat is touched
+    if before(out_dir, recipe):
         return out_dir
     try:
         with LogFeed(progress), status.heartbeat(out_dir, req.shard, recipe.output.frames), stop_between_frames():

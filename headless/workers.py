@@ -35,7 +35,8 @@ from ..addon.core.dataset import status as core
 from ..addon.core.errors import Interrupted, UserError
 from ..addon.core.exports.build import write_exports
 from ..addon.core.fsio import clean_temp_files
-from ..addon.core.dataset.job import Shard
+from ..addon.core.dataset.job import Shard, claim_job
+from ..addon.core.recipe.model import Recipe
 
 DEFAULT_RECYCLE = 200           # frames per Blender process: minutes of work, bounded memory
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
@@ -71,12 +72,13 @@ def wanted(workers: int, recycle: int, shard: Shard, total: int) -> bool:
     return workers > 1 or len(shard.frames(total)) > recycle
 
 
-def dispatch(args: list[str], root: Path, total: int, shard: Shard, workers: int, recycle: int,
+def dispatch(args: list[str], root: Path, recipe: Recipe, shard: Shard, workers: int, recycle: int,
              progress: Callable[[int, int, int], None] | None = None) -> bool:
     """Render through the pool if ``wanted``; False: the caller renders in-process."""
+    total = recipe.output.frames
     if not wanted(workers, recycle, shard, total):
         return False
-    run_workers(args, root, total, shard=shard, workers=workers, recycle=recycle, progress=progress)
+    run_workers(args, root, total, shard=shard, workers=workers, recycle=recycle, progress=progress, recipe=recipe)
     return True
 
 
@@ -120,7 +122,7 @@ def _done(root: Path) -> set[int]:
 
 def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard(), workers: int = 1,
                 recycle: int = DEFAULT_RECYCLE, retries: int = 2, python: str = sys.executable,
-                progress: Callable[[int, int, int], None] | None = None) -> int:
+                progress: Callable[[int, int, int], None] | None = None, recipe: Recipe | None = None) -> int:
     """Render ``shard`` of the job (``total`` frames) into ``root`` with a pool; ``args`` are the render
     command's arguments without ``--shard``/``--workers``/``--recycle``. Returns frames rendered.
     ``progress(frame, done, total)`` is called as each frame's record appears (done and total count the
@@ -130,8 +132,11 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     job ends with that message once the other workers are done; one killed by a signal is retried up to
     ``retries`` times. Either way the finished frames stay and a rerun resumes. Ctrl-C or SIGTERM (caught
     only when called on the main thread) stop every child and raise ``Interrupted``; so does any other
-    exception (one raised by ``progress`` too), after stopping every child."""
+    exception (one raised by ``progress`` too), after stopping every child. With ``recipe``, a folder
+    holding another job is refused before any child starts (even a complete one, where none would)."""
     root = Path(root)
+    if recipe is not None:
+        claim_job(root, recipe)
     scope = shard.frames(total)
     done = _done(root)
     start_done = sum(1 for i in scope if i in done)

@@ -93,3 +93,16 @@ def test_what_a_job_writes_before_its_manifest_is_not_foreign(tmp_path):
     (root / "frames" / "notes.txt").write_text("mine")
     with pytest.raises(DatasetError, match="frames/notes.txt"):
         layout.claim_output(root)
+
+
+@pytest.mark.bpy
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_complete_dataset_of_another_seed_is_refused(tmp_path, workers):
+    """Issue 13 item 8: the pool used to exit 0 here, since no child had anything left to render."""
+    (tmp_path / "tiny.yaml").write_text(TINY_PRESET)
+    args = ("render", "tiny.yaml", "--frames", 2, "--out", "ds", *TINY)
+    assert sk(*args, "--workers", workers, cwd=tmp_path).returncode == 0
+    assert sk(*args, "--workers", workers, cwd=tmp_path).returncode == 0      # a resume of the same job
+    before = snapshot(tmp_path / "ds")
+    one_error(sk(*args, "--workers", workers, "--seed", 99, cwd=tmp_path), "another recipe or seed")
+    assert snapshot(tmp_path / "ds") == before

@@ -153,10 +153,7 @@ def open_dataset(root: Path, recipe: Recipe, blender_version: str) -> dict[str, 
     path = root / layout.MANIFEST
     manifest = make_manifest(recipe, blender_version)
     if path.exists():
-        old = read_manifest(root)
-        if (old.get("recipe_hash"), old.get("seed")) != (manifest["recipe_hash"], manifest["seed"]):
-            raise DatasetError(f"{root} holds a dataset made with another recipe or seed; "
-                               "choose a new output folder (or delete this one) to start a new job")
+        old = claim_job(root, recipe)
         manifest["created"] = old.get("created", manifest["created"])
         manifest["frames"] = max(int(old.get("frames", 0)), manifest["frames"])
         if old == manifest:
@@ -166,6 +163,19 @@ def open_dataset(root: Path, recipe: Recipe, blender_version: str) -> dict[str, 
     except OSError as e:
         raise DatasetError(f"cannot write to the output folder {root}: {e.strerror or e}") from None
     return manifest
+
+
+def claim_job(root: Path, recipe: Recipe) -> dict[str, Any] | None:
+    """The dataset's manifest if ``root`` holds one of this recipe and seed (None: no dataset yet); a dataset
+    of another job is refused, even when it is complete and nothing would be rendered."""
+    layout.claim_output(root)
+    if not (Path(root) / layout.MANIFEST).exists():
+        return None
+    old = read_manifest(root)
+    if (old.get("recipe_hash"), old.get("seed")) != (recipe_hash(recipe), recipe.output.seed):
+        raise DatasetError(f"{root} holds a dataset made with another recipe or seed; "
+                           "choose a new output folder (or delete this one) to start a new job")
+    return old
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

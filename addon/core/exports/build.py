@@ -120,5 +120,8 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
         if report:
             report("previews skipped: Pillow is not available here (run `synthkiln export DIR` to draw them)")
     elif n_previews:
-        written.extend(preview.write_previews(root, limit=n_previews, keep=keep))
+        try:
+            written.extend(preview.write_previews(root, limit=n_previews, keep=keep))
+        except OSError as e:        # a full disk here too: one message, the exports above are complete
+            raise DatasetError(f"cannot write the previews in {root / preview.PREVIEW_DIR}: {e.strerror or e}") from None
     return written
