@@ -8,6 +8,7 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import UserError
+from ..core.images.sniff import image_problem
 from ..core.recipe.model import Recipe
 from ..core.recipe.preset import resolve_path
 from ..core.params.schema import path_str
@@ -44,5 +45,9 @@ def folder_files(value: str, suffixes: tuple[str, ...], where: tuple, what: str)
 
 
 def load_image(path: Path):
-    """An image by file, loaded on first use and reused after (frames never add images)."""
+    """An image by file, loaded on first use and reused after (frames never add images). Blender loads
+    pixels lazily and shows magenta for a file it cannot decode, so the header is checked here."""
+    problem = image_problem(path)
+    if problem:
+        raise UserError(f"{path}: {problem}")
     return bpy.data.images.load(str(path), check_existing=True)

@@ -106,3 +106,14 @@ def test_a_complete_dataset_of_another_seed_is_refused(tmp_path, workers):
     before = snapshot(tmp_path / "ds")
     one_error(sk(*args, "--workers", workers, "--seed", 99, cwd=tmp_path), "another recipe or seed")
     assert snapshot(tmp_path / "ds") == before
+
+
+@pytest.mark.bpy
+def test_an_hdri_that_is_not_an_image_is_named(tmp_path):
+    """Issue 13 item 8: /etc/passwd as an HDRI rendered a magenta world with exit 0."""
+    fake = tmp_path / "studio.hdr"
+    fake.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / "tiny.yaml").write_text(TINY_PRESET + f"    - {{type: world_hdri, name: sky, hdri: {{choice: ['{fake}']}}}}\n")
+    p = sk("render", "tiny.yaml", "--frames", 1, "--out", "ds", *TINY, cwd=tmp_path)
+    one_error(p, str(fake), "not a HDR image")
+    assert not (tmp_path / "ds" / "frames").exists() or not list((tmp_path / "ds" / "frames").iterdir())
