@@ -20,7 +20,7 @@ import functools
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -342,9 +342,11 @@ def export(dataset: Dataset | PathLike, formats: Iterable[str] | str | None = No
 @dataclass(frozen=True)
 class CheckResult:
     """What ``check`` found: ``problems`` (one line each; empty when the dataset is consistent) and a
-    one-line ``summary``. ``ok`` is True when there are no problems."""
+    one-line ``summary``. ``ok`` is True when there are no problems. ``removed``: the frames ``repair``
+    removed (re-rendered by the next render of the job)."""
     problems: list[str]
     summary: str
+    removed: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -352,8 +354,10 @@ class CheckResult:
         return not self.problems
 
 
-def check(dataset: Dataset | PathLike) -> CheckResult:
+def check(dataset: Dataset | PathLike, *, repair: bool = False) -> CheckResult:
     """Check a dataset against its own files: every record's files exist and decode, masks agree with the
-    records, boxes lie inside the image, ids are unique (no Blender needed)."""
-    problems, summary = _check.check_dataset(_root(dataset))
-    return CheckResult(problems, summary)
+    records, boxes lie inside the image, ids are unique (no Blender needed). With ``repair``, the damaged
+    frames found are removed (``CheckResult.removed``), so the next render re-renders exactly those."""
+    checker = _check.Checker(_root(dataset)).run()
+    removed = _check.repair(checker.root, checker.damaged) if repair else []
+    return CheckResult(checker.problems, checker.summary(), removed)

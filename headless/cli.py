@@ -105,11 +105,19 @@ def export(directory: Path, formats: str | None, previews: int | None):
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def check(directory: Path):
-    """Check a dataset: every record's files exist, masks agree with the records, ids are unique.
+@click.option("--repair", is_flag=True,
+              help="Remove the damaged frames found (record and files), so a render re-renders exactly those.")
+def check(directory: Path, repair: bool):
+    """Check a dataset: every record's files exist and decode, masks agree with the records, ids are unique.
 
-    Prints one line per problem and exits 1, or a one-line summary and exits 0."""
-    result = api.check(directory)
+    Prints one line per problem and exits 1, or a one-line summary and exits 0. With --repair, the frames
+    with a problem are removed and it exits 0 when that fixed everything else too."""
+    result = api.check(directory, repair=repair)
+    if result.removed:
+        shown = ", ".join(map(str, result.removed[:20])) + (", ..." if len(result.removed) > 20 else "")
+        click.echo(f"removed {len(result.removed)} damaged frame{'s' if len(result.removed) != 1 else ''} "
+                   f"({shown}); render the job again to re-render them", err=True)
+        result = api.check(directory)
     if not result.ok:
         for line in result.problems:
             click.echo(line)

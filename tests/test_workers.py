@@ -350,3 +350,25 @@ def test_signal_stops_a_single_process_render_between_frames(work, baseline, sig
     assert not temp_files(out) and not list((work / "tmp").glob("synthkiln-*"))
     ok(sk(work, "render", "base.yaml", "--out", out))
     same_dataset(baseline, out)
+
+
+def test_damaged_frames_are_found_removed_and_rerendered(work, baseline):
+    """Issue 13 item 4: a truncated image (which opens but does not decode), a truncated mask, depth and
+    record are each reported by check; check --repair removes those frames and a render re-renders exactly
+    them, identical to an uninterrupted run."""
+    out = work / "damaged"
+    shutil.copytree(baseline, out)
+    for rel in ("images/000002.png", "masks/000003.png", "depth/000005.exr", "frames/000007.json"):
+        data = (out / rel).read_bytes()
+        (out / rel).write_bytes(data[: len(data) // 2])
+    p = sk(work, "check", out)
+    assert p.returncode == 1
+    for rel in ("images/000002.png", "masks/000003.png", "depth/000005.exr", "frames/000007.json"):
+        assert rel in p.stdout, (rel, p.stdout)
+    p = ok(sk(work, "check", out, "--repair"))
+    assert "removed 4 damaged frames (2, 3, 5, 7)" in p.stderr
+    assert records(out) == [0, 1, 4, 6, 8, 9]
+    p = ok(sk(work, "render", "base.yaml", "--out", out))
+    assert "4 frames rendered, 6 already done" in p.stdout + p.stderr
+    same_dataset(baseline, out)
+    ok(sk(work, "check", out))

@@ -2,7 +2,8 @@
 against the files themselves, so a broken shard, a hand-edited record or a half-copied folder is found
 before training, not during it.
 
-Per frame record: it parses and holds the frame its file name says; every file it lists exists; the
+Per frame record: it parses, has the shape every reader relies on (``records.read_record``) and holds the
+frame its file name says; every file it lists lies inside the dataset and exists; the
 image has the record's size; the 16-bit instance mask decodes at that size and agrees with every
 object (area, tight box and RLE recomputed from the mask; no id in the mask without an object); ids
 are unique in the frame and every category is in the manifest; boxes lie inside the image (the tight
@@ -11,8 +12,12 @@ keypoint flags are 0/1/2 and visible ones lie in the image; the semantic mask, w
 the category ids of the instance mask. Across frames (shards): an instance id names the same object
 in every frame, so annotation ids (frame * 65536 + instance id) are unique and stable.
 
+Every image file is decoded whole (a truncated PNG opens but does not decode), and every EXR is read.
+
 A problem is one line, ``file: what is wrong``; nothing raises for a bad dataset (only for a folder
-that is no dataset at all, a ``DatasetError``).
+that is no dataset at all, a ``DatasetError``). The frames a problem was found in are ``damaged``:
+``repair`` removes them (record first), so the next render re-renders exactly those, as an uninterrupted
+run would have made them.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import numpy as np
 from . import layout
 from ..labels import masks
 from ..errors import DatasetError
-from .records import ID_STRIDE, categories, read_record
+from .records import ID_STRIDE, categories, dataset_path, read_record
 from .job import read_manifest
+from ..images import exr
 from ..images.pillow import import_pillow
 
 AMODAL_SLACK = 1.0  # px: tight box (from pixels) vs. amodal box (from projected geometry)
@@ -38,6 +44,16 @@ def _pillow():
 def _decode(Image, path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im)
+
+
+def _decode_file(Image, path: Path) -> tuple[int, int] | None:
+    """Decode a frame file whole; its (width, height) for an image, None for an EXR."""
+    if path.suffix.lower() == ".exr":
+        exr.read_channels(path)
+        return None
+    with Image.open(path) as im:
+        im.load()
+        return im.size
 
 
 def _box_problem(box, w: int, h: int, slack: float = 0.0) -> str | None:
@@ -65,6 +81,7 @@ class Checker:
         self.owner: dict[int, tuple[str, str]] = {}   # instance id -> (name, first record)
         self.id_of: dict[str, tuple[int, str]] = {}   # name -> (instance id, first record)
         self.frames = self.instances = 0
+        self.damaged: list[int] = []                    # frames a problem was found in
         self.Image = _pillow()
 
     def problem(self, where: str, what: str) -> None:
@@ -73,16 +90,20 @@ class Checker:
     def run(self) -> "Checker":
         for index in layout.record_indices(self.root):
             where = layout.record_name(index)
+            before = len(self.problems)
             try:
                 rec = read_record(self.root, index)
             except DatasetError as e:
                 self.problems.append(str(e).replace(str(self.root) + "/", ""))
+                self.damaged.append(index)
                 continue
             try:
                 self.check_record(where, rec)
             except Exception as e:  # a malformed record must become a line, never a traceback
                 self.problem(where, f"cannot be checked ({type(e).__name__}: {e})")
             self.frames += 1
+            if len(self.problems) > before:
+                self.damaged.append(index)
         return self
 
     def check_record(self, where: str, rec: dict) -> None:
@@ -99,20 +120,27 @@ class Checker:
             if key not in files:
                 self.problem(where, f"lists no {key} file")
         for key, rel in files.items():
-            path = self.root / str(rel)
+            try:
+                path = dataset_path(self.root, rel, where, f"files.{key}")
+            except DatasetError as e:
+                self.problems.append(str(e))
+                continue
             if not path.is_file():
                 self.problem(where, f"files.{key}: {rel} is missing")
             elif path.stat().st_size == 0:
                 self.problem(where, f"files.{key}: {rel} is empty")
             else:
                 present[key] = path
-        if "image" in present:
+        for key, path in present.items():
+            if key == "mask":
+                continue        # decoded below, where its ids are compared
             try:
-                with self.Image.open(present["image"]) as im:
-                    if im.size != (w, h):
-                        self.problem(files["image"], f"is {im.size[0]}x{im.size[1]}, the record says {w}x{h}")
-            except OSError as e:
-                self.problem(files["image"], f"cannot be read as an image ({e})")
+                size = _decode_file(self.Image, path)
+            except Exception as e:  # noqa: BLE001  (truncated PNG, zlib, EXR structure: every way a file breaks)
+                self.problem(files[key], f"cannot be decoded ({e})")
+                continue
+            if key == "image" and size != (w, h):
+                self.problem(files["image"], f"is {size[0]}x{size[1]}, the record says {w}x{h}")
 
         objects = rec.get("objects") or []
         by_id: dict[int, dict] = {}
@@ -123,7 +151,7 @@ class Checker:
         if "mask" in present:
             try:
                 ids = _decode(self.Image, present["mask"])
-            except OSError as e:
+            except (OSError, ValueError, self.Image.DecompressionBombError) as e:
                 self.problem(files["mask"], f"cannot be decoded ({e})")
             else:
                 if ids.shape != (h, w) or not np.issubdtype(ids.dtype, np.integer):
@@ -219,7 +247,7 @@ class Checker:
     def check_semantic(self, rel: str, path: Path, ids: np.ndarray, by_id: dict[int, dict]) -> None:
         try:
             sem = _decode(self.Image, path)
-        except OSError as e:
+        except (OSError, ValueError, self.Image.DecompressionBombError) as e:
             self.problem(rel, f"cannot be decoded ({e})")
             return
         if sem.shape != ids.shape:
@@ -243,3 +271,20 @@ def check_dataset(root: Path) -> tuple[list[str], str]:
     """(problems, one-line summary); no problems means the dataset is consistent."""
     c = Checker(Path(root)).run()
     return c.problems, c.summary()
+
+
+def repair(root: Path, frames: list[int]) -> list[int]:
+    """Remove damaged frames so a render re-renders them: each record first (from then on the frame is
+    not done, even if the rest fails), then the frame's files under the layout's names. The exports are
+    left alone: they are rebuilt when the job completes again. Returns the frames removed."""
+    root = Path(root)
+    removed = []
+    for index in frames:
+        try:
+            (root / layout.record_name(index)).unlink(missing_ok=True)
+            for name in layout.frame_files(index):
+                (root / name).unlink(missing_ok=True)
+        except OSError as e:
+            raise DatasetError(f"cannot remove frame {index} from {root}: {e.strerror or e}") from None
+        removed.append(index)
+    return removed

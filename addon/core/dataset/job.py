@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import VERSION
 from . import layout
+from .records import read_json
 from ..errors import DatasetError, UserError
 from ..fsio import atomic_write_json
 from ..params.distributions import Distribution, rare_tally
@@ -180,12 +181,9 @@ def claim_job(root: Path, recipe: Recipe) -> dict[str, Any] | None:
 
 def read_manifest(root: Path) -> dict[str, Any]:
     path = Path(root) / layout.MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DatasetError(f"{root} is not a SynthKiln dataset (no {layout.MANIFEST})") from None
-    except (OSError, ValueError) as e:
-        raise DatasetError(f"cannot read {path}: {e}") from None
+    if not path.exists() and not path.is_symlink():
+        raise DatasetError(f"{root} is not a SynthKiln dataset (no {layout.MANIFEST})")
+    manifest = read_json(path)      # bounded, regular files only: a manifest linked to /dev/zero is refused
     if not isinstance(manifest, dict):
         raise DatasetError(f"{path}: expected a JSON object")
     return manifest

@@ -50,6 +50,14 @@ def record_name(index: int) -> str:
     return f"{FRAMES}/{stem(index)}.json"
 
 
+def frame_files(index: int) -> list[str]:
+    """Every file a frame may have besides its record (those its output did not ask for do not exist)."""
+    stem_ = stem(index)
+    return [f"{IMAGES}/{stem_}.{ext}" for ext in ("png", "jpg")] + [
+        mask_name(index), depth_name(index), semantic_name(index), distance_name(index), normals_name(index),
+        flow_name(index)]
+
+
 def make_dirs(root: Path, extra: tuple[str, ...] = ()) -> None:
     """The frame folders; optional ones (``extra``: SEMANTIC, DISTANCE, ...) only where the output asks."""
     for sub in (IMAGES, MASKS, DEPTH, FRAMES, *extra):

@@ -22,6 +22,7 @@ from . import layout
 from ..errors import DatasetError
 from ..fsio import TEMP_MARK, atomic_write_json, temp_path
 from .job import Shard, read_manifest
+from .records import dataset_path, parse_record, read_bytes, record_file
 
 SHARDS = layout.SHARDS
 HEARTBEAT = re.compile(r"(\d+)-of-(\d+)\.json")
@@ -292,13 +293,6 @@ def _duration(s: float) -> str:
 
 
 # -- merge ------------------------------------------------------------------------------------------------
-def _inside(root: Path, rel: str, where: Path) -> Path:
-    p = Path(rel)
-    if p.is_absolute() or ".." in p.parts:
-        raise DatasetError(f"{where}: file {rel!r} is outside the dataset")
-    return root / p
-
-
 def _place(src: Path, dst: Path) -> str:
     """Put ``src`` at ``dst`` atomically: a hard link where the file system allows, else a copy."""
     tmp = temp_path(dst)
@@ -349,7 +343,7 @@ def merge_datasets(sources: list[Path], out: Path, report: Callable[[str], None]
                 continue
             for index in layout.record_indices(src):
                 rec_path = src / layout.record_name(index)
-                rec_bytes = rec_path.read_bytes()
+                rec_bytes = read_bytes(rec_path)
                 dst_rec = out / layout.record_name(index)
                 if dst_rec.exists():
                     if dst_rec.read_bytes() != rec_bytes:
@@ -358,13 +352,11 @@ def merge_datasets(sources: list[Path], out: Path, report: Callable[[str], None]
                                            "they cannot be shards of one job")
                     counts["already"] += 1
                     continue
-                rec = json.loads(rec_bytes)
-                if not isinstance(rec, dict) or rec.get("frame") != index:
-                    raise DatasetError(f"{rec_path}: record says frame {rec.get('frame')!r}, its name says {index}")
-                for rel in (rec.get("files") or {}).values():
-                    dst = _inside(out, rel, rec_path)
+                rec = parse_record(rec_bytes, rec_path, index)
+                for key, rel in (rec.get("files") or {}).items():
+                    dst = out / record_file(rel, str(rec_path), f"files.{key}")
                     dst.parent.mkdir(parents=True, exist_ok=True)
-                    counts[_place(_inside(src, rel, rec_path), dst)] += 1
+                    counts[_place(dataset_path(src, rel, str(rec_path), f"files.{key}"), dst)] += 1
                 dst_rec.parent.mkdir(parents=True, exist_ok=True)
                 _place(rec_path, dst_rec)
                 owner[index] = src

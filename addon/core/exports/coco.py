@@ -42,7 +42,7 @@ from typing import Iterable
 from ..dataset import layout
 from ..labels import polygons
 from ..errors import DatasetError
-from ..dataset.records import ID_STRIDE, categories, export_settings
+from ..dataset.records import ID_STRIDE, categories, check_record, export_settings, record_file
 from .common import Context, Objects
 from ..recipe.model import OutputSettings
 from ..fsio import atomic_write_bytes
@@ -59,9 +59,18 @@ def annotation_id(frame: int, instance_id: int) -> int:
 
 def _image_file_name(record: dict, frame: int) -> str:
     """Path relative to the dataset's images/ folder, with the record's real extension."""
-    image = (record.get("files") or {}).get("image") or layout.image_name(frame)
+    image = record_file((record.get("files") or {}).get("image") or layout.image_name(frame),
+                        layout.record_name(frame), "files.image")
     prefix = layout.IMAGES + "/"
     return image[len(prefix):] if image.startswith(prefix) else posixpath.basename(image)
+
+
+def _polygons(rle: dict, obj: dict, frame: int) -> list[list[int]]:
+    try:
+        return polygons.coco_polygons(rle, obj["bbox"])
+    except (ValueError, IndexError) as exc:   # counts that do not fit the mask's size
+        raise DatasetError(f"{layout.record_name(frame)}: object {obj.get('name')!r}: rle cannot be decoded "
+                           f"({exc})") from None
 
 
 class CocoBuilder:
@@ -97,7 +106,7 @@ class CocoBuilder:
                 "category_id": self.cat_ids[obj["category"]],
                 "bbox": obj["bbox"],
                 "area": obj["area"],
-                "segmentation": polygons.coco_polygons(rle, obj["bbox"]) if self.polygon else rle,
+                "segmentation": _polygons(rle, obj, frame) if self.polygon else rle,
                 "iscrowd": 0,
                 "attributes": obj.get("attributes") or {},
             }
@@ -172,7 +181,7 @@ def build_coco(manifest: dict, records: Iterable[dict], *, source: Path | None =
             raise DatasetError(f"frame record without a valid 'frame' index: {str(rec)[:80]}")
         if frame in by_frame:
             raise DatasetError(f"{keep.where(frame)}: frame {frame} appears twice (overlapping shards?)")
-        by_frame[frame] = rec
+        by_frame[frame] = check_record(rec, keep.where(frame))    # records from anywhere: the reader's checks
     builder = CocoBuilder(manifest, settings, categories(manifest, settings))
     for frame in sorted(by_frame):
         builder.add(by_frame[frame], keep(by_frame[frame]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,11 +12,13 @@ from pathlib import Path
 from ..dataset import layout
 from ..errors import DatasetError
 from ..recipe.model import OutputSettings
-from ..dataset.records import ID_STRIDE, categories
+from ..dataset.records import ID_STRIDE, categories, dataset_path, record_file
 
 
 class Objects:
-    """Checks a record's objects and keeps those the exports show (visible, and through the filters)."""
+    """Checks a record's objects and keeps those the exports show (visible, and through the filters).
+    Records come through ``records.read_record`` (types checked); this checks what the writers' maths
+    needs of the values: unique ids, known categories, boxes inside the image, masks of its size."""
 
     def __init__(self, manifest: dict, settings: OutputSettings, source: Path | None = None):
         self.known = {c["name"] for c in categories(manifest)}
@@ -30,7 +33,7 @@ class Objects:
         frame = rec["frame"]
         if not isinstance(rec.get("width"), int) or not isinstance(rec.get("height"), int):
             raise DatasetError(f"{self.where(frame)}: record needs integer 'width' and 'height'")
-        s = self.settings
+        s, w, h = self.settings, rec["width"], rec["height"]
         seen: set[int] = set()
         out = []
         for obj in rec.get("objects") or ():
@@ -48,8 +51,17 @@ class Objects:
             if cat not in self.known:
                 raise DatasetError(f"{self.where(frame)}: object {obj.get('name')!r} has category {cat!r}, "
                                    f"which is not in {layout.MANIFEST} (known: {sorted(self.known)})")
-            if obj.get("bbox") is None:
+            box = obj.get("bbox")
+            if box is None:
                 raise DatasetError(f"{self.where(frame)}: object {obj.get('name')!r} has area {area} but no bbox")
+            x, y, bw, bh = box
+            if bw <= 0 or bh <= 0 or x < 0 or y < 0 or x + bw > w or y + bh > h:
+                raise DatasetError(f"{self.where(frame)}: object {obj.get('name')!r}: bbox {box}: expected a box "
+                                   f"of positive size inside the {w}x{h} image")
+            rle = obj.get("rle")
+            if isinstance(rle, dict) and list(rle.get("size") or ()) != [h, w]:
+                raise DatasetError(f"{self.where(frame)}: object {obj.get('name')!r}: rle size {rle['size']}: "
+                                   f"expected the image's [height, width], [{h}, {w}]")
             vis = obj.get("visibility")
             if (area < s.min_area or cat not in self.kept
                     or (vis is not None and s.min_visibility > 0 and vis < s.min_visibility)):
@@ -66,8 +78,9 @@ def split_of(seed: int, frame: int, val_fraction: float) -> str:
 
 
 def image_rel(rec: dict) -> str:
-    """The record's image, relative to the dataset root."""
-    return (rec.get("files") or {}).get("image") or layout.image_name(rec["frame"])
+    """The record's image, relative to the dataset root (checked to stay inside it)."""
+    rel = (rec.get("files") or {}).get("image") or layout.image_name(rec["frame"])
+    return record_file(rel, layout.record_name(rec["frame"]), "files.image")
 
 
 class ImageLinker:
@@ -118,3 +131,10 @@ class Context:
 
     def split(self, frame: int) -> str:
         return split_of(self.seed, frame, float(self.settings.val_fraction))
+
+    def image(self, rec: dict) -> tuple[str, str]:
+        """(file name, path) of the record's image, which must lie inside the dataset (``dataset_path``):
+        the writers link it into the exports, so a record naming another file must never get it there."""
+        rel = image_rel(rec)
+        path = dataset_path(self.root, rel, layout.record_name(rec["frame"]), "files.image")
+        return posixpath.basename(rel), str(path)

@@ -30,7 +30,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from .common import Context, image_rel, write_text
+from .common import Context, write_text
 
 FULLY_VISIBLE = 0.85
 PARTLY_VISIBLE = 0.5
@@ -99,14 +99,12 @@ class KittiWriter:
         for sub in ("label_2", "calib", "image_2", "ImageSets"):
             (out / sub).mkdir(parents=True, exist_ok=True)
         self.sets: dict[str, list[str]] = {"train": [], "val": []}
-        self.src = str(ctx.root)
         self.dirs = {sub: str(out / sub) for sub in ("label_2", "calib", "image_2")}
 
     def add(self, rec: dict, objs: list[dict]) -> None:
-        rel = image_rel(rec)
-        name = posixpath.basename(rel)
+        name, src = self.ctx.image(rec)
         stem = posixpath.splitext(name)[0]
-        self.ctx.link(os.path.join(self.src, rel), os.path.join(self.dirs["image_2"], name))
+        self.ctx.link(src, os.path.join(self.dirs["image_2"], name))
         write_text(os.path.join(self.dirs["label_2"], f"{stem}.txt"), "".join(f"{label_line(o)}\n" for o in objs))
         K = (rec.get("camera") or {}).get("K")
         if K:

@@ -18,7 +18,7 @@ and nothing else in core should fail for that.
 from __future__ import annotations
 
 import colorsys
-import json
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from ..dataset import layout
 from ..errors import DatasetError
+from ..dataset.records import dataset_path, read_json, read_record
 from ..fsio import atomic_write_bytes
 from ..labels.masks import rle_decode
 from ..images.pillow import import_pillow
@@ -58,35 +59,52 @@ def pillow_available() -> bool:
 
 def _instance_mask(root: Path, record: dict, obj: dict, cache: dict) -> np.ndarray:
     """The instance's 0/1 mask: from its RLE, else from the frame's 16-bit mask file."""
+    where = layout.record_name(record["frame"])
     if obj.get("rle"):
-        return rle_decode(obj["rle"])
+        try:
+            return rle_decode(obj["rle"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"{where}: object {obj.get('name')!r}: rle cannot be decoded ({exc})") from None
     if "ids" not in cache:
         Image, _, _ = import_pillow()
         rel = (record.get("files") or {}).get("mask") or layout.mask_name(record["frame"])
-        with Image.open(root / rel) as im:
-            cache["ids"] = np.asarray(im).astype(np.int64)
-    return (cache["ids"] == obj["instance_id"]).astype(np.uint8)
+        path = dataset_path(root, rel, where, "files.mask")
+        try:
+            with Image.open(path) as im:
+                cache["ids"] = np.asarray(im).astype(np.int64)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise DatasetError(f"{path}: cannot open mask ({exc})") from None
+    return (cache["ids"] == obj.get("instance_id")).astype(np.uint8)
 
 
-def _dashed_rectangle(draw, box: list[float], colour) -> None:
-    """A 1 px dashed outline on the pixels (x, y)..(x + w - 1, y + h - 1), as the tight box is drawn."""
+def _dashed_rectangle(draw, box: list[float], colour, size: tuple[int, int]) -> None:
+    """A 1 px dashed outline on the pixels (x, y)..(x + w - 1, y + h - 1), as the tight box is drawn.
+    Only the dashes inside the ``size`` (width, height) image are drawn, in the phase the whole outline
+    has: an amodal box reaches far outside, and a record's box may be huge."""
     x0, y0 = round(box[0]), round(box[1])
     x1, y1 = round(box[0] + box[2]) - 1, round(box[1] + box[3]) - 1
     if x1 < x0 or y1 < y0:
         return
+    step = 2 * DASH
     for a, b, fixed, horizontal in ((x0, x1, y0, True), (x0, x1, y1, True), (y0, y1, x0, False), (y0, y1, x1, False)):
-        for s in range(a, b + 1, 2 * DASH):
+        along, across = (size[0], size[1]) if horizontal else (size[1], size[0])
+        if not 0 <= fixed < across:
+            continue
+        first = a + max(0, (0 - a) // step) * step
+        for s in range(first, min(b, along - 1) + 1, step):
             e = min(s + DASH - 1, b)
             draw.line([(s, fixed), (e, fixed)] if horizontal else [(fixed, s), (fixed, e)], fill=colour, width=1)
 
 
-def _keypoints(draw, keypoints: list[dict], colour) -> None:
+def _keypoints(draw, keypoints: list[dict], colour, size: tuple[int, int]) -> None:
     r = KEYPOINT_RADIUS
     for k in keypoints or ():
         v = int(k.get("v", 0))
         if v <= 0:
             continue
         px, py = k["uv"][0] - 0.5, k["uv"][1] - 0.5  # uv has pixel centres at +0.5
+        if not (-r <= px <= size[0] + r and -r <= py <= size[1] + r):
+            continue    # nothing of it would show (and a huge coordinate is no use to Pillow)
         if v == 2:
             draw.ellipse([px - r, py - r, px + r, py + r], fill=colour, outline=(0, 0, 0))
         else:
@@ -97,9 +115,14 @@ def category_colours(manifest: dict) -> dict[str, tuple[int, int, int]]:
     """Preview colour per category name: the recipe's colour where one is set (not black), else automatic."""
     out = {}
     for c in manifest.get("categories") or ():
-        rgb = c.get("color") or (0.0, 0.0, 0.0)
-        out[c["name"]] = (tuple(int(round(min(max(x, 0.0), 1.0) * 255)) for x in rgb) if any(rgb)
-                          else category_colour(c["id"]))
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str):
+            continue    # reported by records.categories; colours only decorate
+        rgb = c.get("color")
+        ok = isinstance(rgb, list) and len(rgb) == 3 and all(isinstance(x, (int, float)) and math.isfinite(x)
+                                                             for x in rgb)
+        key = c.get("id") if isinstance(c.get("id"), int) else c["name"]
+        out[c["name"]] = (tuple(int(round(min(max(x, 0.0), 1.0) * 255)) for x in rgb) if ok and any(rgb)
+                          else category_colour(key))
         out[c["name"]] = tuple(out[c["name"]])
     return out
 
@@ -109,11 +132,12 @@ def render_preview(root: Path, record: dict, colours_by_category: dict[str, tupl
     """The preview of one frame as an (H, W, 3) uint8 array (of ``objects``, default: all visible)."""
     Image, ImageDraw, ImageFont = import_pillow()
     rel = (record.get("files") or {}).get("image") or layout.image_name(record["frame"])
+    path = dataset_path(root, rel, layout.record_name(record["frame"]), "files.image")
     try:
-        with Image.open(root / rel) as im:
+        with Image.open(path) as im:
             rgb = np.asarray(im.convert("RGB"), dtype=np.float32)
-    except OSError as exc:
-        raise DatasetError(f"{root / rel}: cannot open image ({exc})") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DatasetError(f"{path}: cannot open image ({exc})") from None
 
     visible = [o for o in (record.get("objects") or () if objects is None else objects)
                if (o.get("area") or 0) > 0 and o.get("bbox")]
@@ -133,10 +157,10 @@ def render_preview(root: Path, record: dict, colours_by_category: dict[str, tupl
     font = ImageFont.load_default()
     for obj in visible:
         if obj.get("amodal_bbox"):
-            _dashed_rectangle(draw, obj["amodal_bbox"], colours[id(obj)])
+            _dashed_rectangle(draw, obj["amodal_bbox"], colours[id(obj)], img.size)
     draw_boxes(draw, font, [(obj["bbox"], str(obj.get("category")), colours[id(obj)]) for obj in visible])
     for obj in visible:
-        _keypoints(draw, obj.get("keypoints"), colours[id(obj)])
+        _keypoints(draw, obj.get("keypoints"), colours[id(obj)], img.size)
     return np.asarray(img)
 
 
@@ -158,11 +182,8 @@ def write_previews(dataset_dir: Path, limit: int | None = None,
     (a record -> its objects to draw) applies the export filters."""
     import_pillow()  # fail early with the clear message
     root = Path(dataset_dir)
-    try:
-        manifest = json.loads((root / layout.MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"{root / layout.MANIFEST}: cannot read ({exc})") from None
-    colours = category_colours(manifest)
+    manifest = read_json(root / layout.MANIFEST)
+    colours = category_colours(manifest if isinstance(manifest, dict) else {})
 
     indices = layout.record_indices(root)
     if limit is not None:
@@ -171,11 +192,7 @@ def write_previews(dataset_dir: Path, limit: int | None = None,
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for i in indices:
-        path = root / layout.record_name(i)
-        try:
-            record = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DatasetError(f"{path}: cannot read ({exc})") from None
+        record = read_record(root, i)
         out = out_dir / f"{layout.stem(i)}.png"
         objects = keep(record) if keep is not None else None
         atomic_write_bytes(out, encode_png(render_preview(root, record, colours, objects)))

@@ -25,7 +25,7 @@ import posixpath
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .common import Context, image_rel, write_text
+from .common import Context, write_text
 
 TRUNCATED = 0.15
 OCCLUDED = 0.85
@@ -83,13 +83,12 @@ class VocWriter:
         for sub in ("Annotations", "ImageSets/Main", "JPEGImages"):
             (out / sub).mkdir(parents=True, exist_ok=True)
         self.sets: dict[str, list[str]] = {"train": [], "val": []}
-        self.src, self.images, self.annotations = str(ctx.root), str(out / "JPEGImages"), str(out / "Annotations")
+        self.images, self.annotations = str(out / "JPEGImages"), str(out / "Annotations")
 
     def add(self, rec: dict, objs: list[dict]) -> None:
-        rel = image_rel(rec)
-        name = posixpath.basename(rel)
+        name, src = self.ctx.image(rec)
         stem = posixpath.splitext(name)[0]
-        self.ctx.link(os.path.join(self.src, rel), os.path.join(self.images, name))
+        self.ctx.link(src, os.path.join(self.images, name))
         write_text(os.path.join(self.annotations, f"{stem}.xml"), annotation_xml(rec, objs, name))
         self.sets[self.ctx.split(rec["frame"])].append(stem)
 

@@ -29,7 +29,7 @@ import yaml
 from ..dataset import layout
 from ..labels import polygons
 from ..errors import DatasetError
-from .common import Context, image_rel, write_text
+from .common import Context, write_text
 
 SPLITS = ("train", "val")
 
@@ -47,7 +47,6 @@ class YoloWriter:
                 (out / kind / split).mkdir(parents=True, exist_ok=True)
         self.counts = dict.fromkeys(SPLITS, 0)
         self.dirs = {(kind, split): os.path.join(out, kind, split) for kind in ("images", "labels") for split in SPLITS}
-        self.src = str(ctx.root)
 
     def line(self, rec: dict, obj: dict, w: int, h: int) -> str | None:
         x, y, bw, bh = obj["bbox"]
@@ -57,9 +56,8 @@ class YoloWriter:
     def add(self, rec: dict, objs: list[dict]) -> None:
         frame, w, h = rec["frame"], rec["width"], rec["height"]
         split = self.ctx.split(frame)
-        rel = image_rel(rec)
-        name = posixpath.basename(rel)
-        self.ctx.link(os.path.join(self.src, rel), os.path.join(self.dirs["images", split], name))
+        name, src = self.ctx.image(rec)
+        self.ctx.link(src, os.path.join(self.dirs["images", split], name))
         lines = [ln for ln in (self.line(rec, o, w, h) for o in objs) if ln]
         stem = posixpath.splitext(name)[0]
         write_text(os.path.join(self.dirs["labels", split], f"{stem}.txt"), "".join(f"{ln}\n" for ln in lines))
@@ -84,7 +82,11 @@ class YoloSegWriter(YoloWriter):
         if obj.get("rle") is None:
             raise DatasetError(f"{layout.record_name(rec['frame'])}: object {obj.get('name')!r} has no rle "
                                "to draw its polygon from")
-        ring = polygons.object_polygon(obj["rle"], obj["bbox"])
+        try:
+            ring = polygons.object_polygon(obj["rle"], obj["bbox"])
+        except (ValueError, IndexError) as exc:   # counts that do not fit the mask's size
+            raise DatasetError(f"{layout.record_name(rec['frame'])}: object {obj.get('name')!r}: rle cannot be "
+                               f"decoded ({exc})") from None
         if ring is None:
             return None
         coords = " ".join(f"{px / w:.6f} {py / h:.6f}" for px, py in ring.tolist())

@@ -95,6 +95,23 @@ def ring_area(ring: np.ndarray) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
+def centre_ring(ring: np.ndarray) -> np.ndarray:
+    """The pixel-edge ring moved half a pixel inward onto the centres of its boundary pixels (integer
+    pixel indices). Raster readers that fill integer vertices inclusively (OpenCV ``fillPoly``, used by
+    Ultralytics and supervision) give the mask back from this ring; from the edge ring they would add a
+    column and a row. Each edge keeps the interior on its right (y down): eastward edges move down onto
+    the row below them (y), westward ones up (y - 1), southward ones left (x - 1), northward ones stay (x);
+    each corner takes x from its vertical edge and y from its horizontal one."""
+    x, y = ring[:, 0], ring[:, 1]
+    nx, ny = np.roll(x, -1), np.roll(y, -1)
+    horizontal = ny == y
+    line = np.where(horizontal, np.where(nx > x, y, y - 1), np.where(ny > y, x - 1, x))  # centre line per edge
+    incoming = np.roll(line, 1)
+    out_x = np.where(horizontal, incoming, line)      # vertex k: edge k-1 in, edge k out (one of each kind)
+    out_y = np.where(horizontal, line, incoming)
+    return np.stack([out_x, out_y], axis=1)
+
+
 def _inside(px: float, py: float, ring: np.ndarray) -> bool:
     """Even-odd test of a point at a pixel centre (never on an edge) against an axis-aligned ring."""
     x0, y0 = ring[:, 0], ring[:, 1]
@@ -111,14 +128,15 @@ def _bridge(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return np.concatenate((outer[:i + 1], inner[j:], inner[:j + 1], outer[i:]))
 
 
-def components(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[np.ndarray]:
-    """One ring per connected component, its holes bridged in; largest component first."""
+def components(mask: np.ndarray, offset: tuple[int, int] = (0, 0), centres: bool = False) -> list[np.ndarray]:
+    """One ring per connected component, its holes bridged in; largest component first. ``centres``: the
+    rings through boundary pixel centres (``centre_ring``) instead of along pixel edges."""
     all_rings = rings(mask, offset)
     areas = [ring_area(r) for r in all_rings]
     outers = [(a, r) for a, r in zip(areas, all_rings) if a > 0]
     holes = [r for a, r in zip(areas, all_rings) if a < 0]
     outers.sort(key=lambda ar: -ar[0])
-    result = [r for _, r in outers]
+    result = [centre_ring(r) if centres else r for _, r in outers]
     for hole in holes:
         top = np.lexsort((hole[:, 0], hole[:, 1]))[0]
         px, py = hole[top, 0] + 0.5, hole[top, 1] + 0.5  # the hole's top-left pixel: background
@@ -127,13 +145,13 @@ def components(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[np.nd
             if (best is None or area < outers[best][0]) and _inside(px, py, ring):
                 best = k
         if best is not None:  # always, for a real hole; guards against a malformed mask
-            result[best] = _bridge(result[best], hole)
+            result[best] = _bridge(result[best], centre_ring(hole) if centres else hole)
     return result
 
 
-def single(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray | None:
+def single(mask: np.ndarray, offset: tuple[int, int] = (0, 0), centres: bool = False) -> np.ndarray | None:
     """All components (with their holes) in one ring, for formats allowing one polygon per object."""
-    parts = components(mask, offset)
+    parts = components(mask, offset, centres)
     if not parts:
         return None
     ring = parts[0]
@@ -198,6 +216,6 @@ def coco_polygons(rle: dict, bbox: list[int]) -> list[list[int]]:
     return [r.ravel().tolist() for r in components(crop, (int(bbox[0]), int(bbox[1])))]
 
 
-def object_polygon(rle: dict, bbox: list[int]) -> np.ndarray | None:
+def object_polygon(rle: dict, bbox: list[int], centres: bool = False) -> np.ndarray | None:
     """One (n, 2) ring holding the whole object (YOLO segmentation)."""
-    return single(rle_crop(rle, bbox), (int(bbox[0]), int(bbox[1])))
+    return single(rle_crop(rle, bbox), (int(bbox[0]), int(bbox[1])), centres)

@@ -189,6 +189,11 @@ def _distribution(spec: FieldSpec, value: Any, path: Path) -> Distribution:
     has_strings = d.kind == "choice" and any(isinstance(c, str) for c in d.choices)
     if spec.subtype == "names" and (d.kind != "choice" or d.rare_p > 0):
         raise SchemaError(f"expected {{choice: [name, ...]}}, got {value!r}", path, value, "a choice of names")
+    if spec.subtype == "names":     # a number here is never found by name: refuse it now, not at render
+        for k, c in enumerate(d.choices):
+            if not isinstance(c, str):
+                raise SchemaError(f"{c!r} is not a name: expected a string (quote it, '{c}', if that is "
+                                  "the name)", path + ("choice", k), c, "a name")
     if spec.subtype != "names" and has_strings:
         raise SchemaError(f"expected numbers, got a choice of strings {d.choices!r}", path, value, "numbers")
     lo_hi = d.support()

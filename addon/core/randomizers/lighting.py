@@ -24,6 +24,14 @@ def kelvin_to_rgb(kelvin: float) -> list[float]:
 
 LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
 KEEP = "KEEP"
+# Blender's own CC0 set (datafiles/studiolights/world/NAME.exr), found by name without a path
+BUNDLED_HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
+HDRI_SUFFIXES = (".exr", ".hdr")
+
+
+def is_hdri_path(name: str) -> bool:
+    """Whether an ``hdri`` choice names a file (else a bundled HDRI), as the applier decides."""
+    return "/" in name or "\\" in name or name.lower().endswith(HDRI_SUFFIXES)
 
 
 def sun_direction(elevation: float, azimuth: float) -> list[float]:
@@ -126,6 +134,14 @@ class WorldHDRI(Randomizer):
                               "from `hdri`)", min=0.0, max=1.0)
     rotation: Distribution = fld(uni(0, 360), "Rotation about the vertical axis (degrees)")
     strength: Distribution = fld(uni(0.5, 1.5), "Background strength", min=0.0)
+
+    def check(self, path):
+        """A choice that is not a path must be a bundled HDRI: the render would refuse it, so validate does."""
+        for k, name in enumerate(self.hdri.choices):
+            if not is_hdri_path(name) and name not in BUNDLED_HDRIS:
+                raise SchemaError(f"HDRI {name!r} not found: expected a bundled HDRI ({', '.join(BUNDLED_HDRIS)}) "
+                                  "or the path of an .exr/.hdr file", path + ("hdri", "choice", k), name,
+                                  "a bundled HDRI or a file path")
 
     def sample(self, rng, ctx):
         files = (ctx.data.get("hdri_files") or []) if self.folder else []

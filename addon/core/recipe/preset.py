@@ -3,10 +3,19 @@
 Presets are data, never code: ``yaml`` is only composed and read through the safe constructor.
 Layering: a preset may say ``extends: base.yaml`` (a path relative to itself, or the name of a bundled
 preset); mappings merge key by key, anything else (numbers, lists) is replaced by the later layer.
+
+Limits, so that a hostile or mistaken file fails at once with a message instead of exhausting memory:
+a preset file is a regular file (not a folder, device such as ``/dev/zero``, pipe or socket) of at most
+``MAX_PRESET_BYTES`` (1 MiB; the bundled presets are a few KB); it holds at most ``MAX_VALUES`` values
+with every use of a YAML alias counted again (an "alias bomb" expands to billions), nested at most
+``MAX_DEPTH`` deep; ``extends`` chains are at most ``MAX_EXTENDS`` long and never loop. An empty preset
+is refused: it is nearly always the wrong file, and it would render the scene unchanged.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +30,14 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[3]      # the extension root (re
 BUILTIN_PRESETS = PACKAGE_ROOT / "presets"
 BUILTIN_PREFIX = "builtin:"
 
+MAX_PRESET_BYTES = 1 << 20     # parsing YAML in pure Python takes seconds per MB
+MAX_VALUES = 100_000           # values after alias expansion (a real preset has hundreds)
+MAX_DEPTH = 64                 # nesting (the schema needs about 8)
+MAX_EXTENDS = 16               # extends steps in a chain (a preset and up to 16 it builds on)
+
 Origins = dict[tuple, tuple[str, int]]
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+SECTIONS = "categories, labels, scene, randomizers, balance, render, output"
 
 
 def resolve_path(value: str, base_dir: str | Path) -> Path:
@@ -33,7 +48,27 @@ def resolve_path(value: str, base_dir: str | Path) -> Path:
     return p if p.is_absolute() else Path(base_dir) / p
 
 
-def _to_python(node: yaml.Node, path: tuple, file: str, origins: Origins, constructor) -> Any:
+class _Budget:
+    """Counts the values built from a YAML node graph, where an alias is a second reference to a node:
+    walking it expands every reference, so the count (not the file size) bounds time and memory."""
+
+    def __init__(self, file: str):
+        self.file, self.left = file, MAX_VALUES
+
+    def spend(self, node: yaml.Node, path: tuple) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise PresetError(f"holds more than {MAX_VALUES} values (YAML aliases counted at every use): "
+                              "expected a preset of plain sections; is an alias used inside itself or many "
+                              "times over?", file=self.file, line=node.start_mark.line + 1, path=path_str(path))
+        if len(path) > MAX_DEPTH:
+            raise PresetError(f"nested more than {MAX_DEPTH} deep (an alias used inside itself?): expected "
+                              "the sections of a preset", file=self.file, line=node.start_mark.line + 1,
+                              path=path_str(path[:8]) + "...")
+
+
+def _to_python(node: yaml.Node, path: tuple, file: str, origins: Origins, constructor, budget: _Budget) -> Any:
+    budget.spend(node, path)
     origins[path] = (file, node.start_mark.line + 1)
     if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
         raise PresetError(f"unsupported YAML value: tag {node.tag!r} (presets are plain data)", file=file,
@@ -41,28 +76,76 @@ def _to_python(node: yaml.Node, path: tuple, file: str, origins: Origins, constr
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node)
-            if not isinstance(key, (str, int)):
-                raise PresetError(f"keys must be names, got {key!r}", file=file, line=key_node.start_mark.line + 1,
+            key = _scalar(key_node, path, file, constructor) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                shown = key if key is not None else f"a {key_node.id}"
+                raise PresetError(f"keys must be names, got {shown!r}", file=file, line=key_node.start_mark.line + 1,
                                   path=path_str(path))
             if key in out:
                 raise PresetError(f"{key!r} appears twice", file=file, line=key_node.start_mark.line + 1,
                                   path=path_str(path + (key,)))
-            out[key] = _to_python(value_node, path + (key,), file, origins, constructor)
+            out[key] = _to_python(value_node, path + (key,), file, origins, constructor, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, path + (i,), file, origins, constructor) for i, v in enumerate(node.value)]
-    return constructor.construct_object(node)
+        return [_to_python(v, path + (i,), file, origins, constructor, budget) for i, v in enumerate(node.value)]
+    return _scalar(node, path, file, constructor)
 
 
-def _read_yaml(path: Path) -> tuple[Any, Origins]:
-    file = str(path)
+def _scalar(node: yaml.ScalarNode, path: tuple, file: str, constructor) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        return constructor.construct_object(node)
+    except ValueError as e:     # e.g. an integer of more than 4300 digits
+        raise PresetError(f"unsupported YAML value: {str(e).split('; use ')[0]}", file=file,
+                          line=node.start_mark.line + 1, path=path_str(path)) from None
+
+
+def _read_text(path: Path, referrer: tuple[str, int | None] | None = None) -> str:
+    """The text of a preset file, refused before reading unless it is a regular file of bounded size.
+    Opened without blocking and checked on the open file, so a pipe cannot hang us and nothing can be
+    swapped in between the check and the read. ``referrer``: the (file, line) whose ``extends`` named it;
+    errors about opening are reported there."""
+    file = str(path)
+
+    def fail(what: str) -> PresetError:
+        if referrer:
+            return PresetError(f"{file}: {what}", file=referrer[0], line=referrer[1], path="extends")
+        return PresetError(what, file=file)
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise PresetError("file not found", file=file) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PresetError(f"cannot read: {e}", file=file) from None
+        bundled = ", ".join(sorted(p.stem for p in BUILTIN_PRESETS.glob("*.yaml")))
+        raise fail("file not found" + (": expected a preset file relative to the preset that extends it, or "
+                                       f"the name of a bundled preset ({bundled})" if referrer else "")) from None
+    except IsADirectoryError:
+        raise fail("is a folder: expected a preset file") from None
+    except OSError as e:
+        raise fail(f"cannot be read: {e.strerror or e}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise fail("is a folder: expected a preset file")
+        if not stat.S_ISREG(st.st_mode):
+            raise fail("is not a regular file (a device, pipe or socket): expected a preset file")
+        if st.st_size > MAX_PRESET_BYTES:
+            raise fail(f"is {st.st_size} bytes: a preset may be at most {MAX_PRESET_BYTES} bytes (1 MiB)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_PRESET_BYTES + 1)
+    except OSError as e:
+        raise fail(f"cannot be read: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_PRESET_BYTES:      # grew after the check
+        raise fail(f"is more than {MAX_PRESET_BYTES} bytes: a preset may be at most {MAX_PRESET_BYTES} bytes (1 MiB)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PresetError(f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})", file=file) from None
+
+
+def _read_yaml(path: Path, referrer: tuple[str, int | None] | None = None) -> tuple[Any, Origins]:
+    file = str(path)
+    text = _read_text(path, referrer)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
@@ -70,17 +153,21 @@ def _read_yaml(path: Path) -> tuple[Any, Origins]:
         raise PresetError(f"not valid YAML: {e.problem}", file=file, line=line) from None
     except yaml.YAMLError as e:
         raise PresetError(f"not valid YAML: {e}", file=file) from None
+    except RecursionError:
+        raise PresetError(f"nested too deeply: expected the sections of a preset ({SECTIONS})", file=file) from None
     origins: Origins = {}
-    if node is None:
-        return {}, origins
     constructor = yaml.SafeLoader("")
     try:
-        data = _to_python(node, (), file, origins, constructor)
+        data = None if node is None else _to_python(node, (), file, origins, constructor, _Budget(file))
     except yaml.constructor.ConstructorError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else None
         raise PresetError(f"unsupported YAML value: {e.problem}", file=file, line=line) from None
+    if data is None or data == {}:
+        raise PresetError(f"the preset is empty: expected a mapping of sections ({SECTIONS}), or "
+                          "extends: with the sections that change", file=file)
     if not isinstance(data, dict):
-        raise PresetError(f"a preset is a mapping of sections, got {type(data).__name__}", file=file, line=1)
+        raise PresetError(f"a preset is a mapping of sections ({SECTIONS}), got {type(data).__name__}",
+                          file=file, line=1)
     return data, origins
 
 
@@ -111,16 +198,23 @@ def _find_extended(value: Any, here: Path, line: int) -> Path:
     return p
 
 
-def load_layers(path: str | Path, _chain: tuple = ()) -> tuple[dict, Origins]:
+def load_layers(path: str | Path, _chain: tuple = (), _referrer: tuple[str, int | None] | None = None
+                ) -> tuple[dict, Origins]:
     """The merged data of a preset and everything it extends, with the file and line of every value."""
     path = Path(path).resolve()
     if path in _chain:
-        raise PresetError(f"extends loops back to {path.name}", file=str(_chain[-1]), path="extends")
-    data, origins = _read_yaml(path)
+        names = " -> ".join(p.name for p in _chain + (path,))
+        raise PresetError(f"loops back to {path.name} ({names}): expected a chain of presets that ends",
+                          file=_referrer[0], line=_referrer[1], path="extends")
+    if len(_chain) > MAX_EXTENDS:
+        raise PresetError(f"goes more than {MAX_EXTENDS} presets deep: expected a shorter chain",
+                          file=_referrer[0], line=_referrer[1], path="extends")
+    data, origins = _read_yaml(path, _referrer)
     if "extends" not in data:
         return data, origins
-    parent = _find_extended(data.pop("extends"), path, origins.get(("extends",), ("", 0))[1])
-    base, base_o = load_layers(parent, _chain + (path,))
+    line = origins.get(("extends",), ("", 0))[1]
+    parent = _find_extended(data.pop("extends"), path, line)
+    base, base_o = load_layers(parent, _chain + (path,), (str(path), line))
     merged_o: Origins = dict(base_o)
     merged = merge_data(base, data, base_o, {p: o for p, o in origins.items() if p[:1] != ("extends",)}, (), merged_o)
     return merged, merged_o

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..dataset import layout
 from ..exports.common import Objects
-from ..dataset.records import categories, export_settings
+from ..dataset.records import categories, dataset_path, export_settings
 from ..images.pillow import import_pillow
 from ..recipe.model import OutputSettings
 from .model import SYNTHETIC, FrameRow, RareRow, Stats
@@ -32,7 +32,7 @@ def brightness(path: Path) -> float | None:
         with Image.open(path) as im:
             im.draft("L", (im.width // 4, im.height // 4))     # JPEG decodes at 1/4 size; PNG ignores it
             return float(np.asarray(im.convert("L"), np.float32).mean() / 255.0)
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         return None
 
 
@@ -110,7 +110,8 @@ def dataset_stats(root: Path, manifest: dict, records: Iterable[dict],
 
     picked = spread(len(rows), image_budget)
     for i in picked:
-        rows[i].brightness = brightness(root / rows[i].image)
+        rows[i].brightness = brightness(dataset_path(root, rows[i].image, layout.record_name(rows[i].index),
+                                                     "files.image"))
         acc.add("brightness", rows[i].brightness)
     if len(picked) < len(rows):
         note(f"Image brightness is measured on {len(picked)} of {len(rows)} frames, spread evenly over the job.")
