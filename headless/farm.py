@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 
 from . import jobfiles as core
-from .options import Group, overrides, resolution_option
+from .options import OVERRIDE_FLAGS, Group, overrides, resolution_option
 from ..addon.core.errors import UserError
 from ..addon.core.fsio import atomic_write_bytes
 from ..addon.core.recipe.preset import load_preset
@@ -78,7 +78,7 @@ def _make_job(source, preset, frames, shards, out, seed, resolution, samples, py
         if preset and src.suffix.lower() != ".blend":
             raise UserError("--preset goes with a .blend SOURCE; with a preset SOURCE, use `extends:` to layer presets")
         if src.suffix.lower() != ".blend":
-            load_preset(src, overrides(frames, seed, out, resolution, samples))
+            load_preset(src, overrides(frames, seed, out, resolution, samples), OVERRIDE_FLAGS)
         source, out = str(src.resolve()), str(Path(out).resolve())
         preset = str(Path(preset).resolve()) if preset else None
     job = core.FarmJob(

@@ -42,6 +42,11 @@ def resolution_option(ctx, param, value):
     return parse_resolution(value)
 
 
+# Where each override comes from, so an error in one names the flag, not the preset line it replaced.
+OVERRIDE_FLAGS = {("output", "frames"): "--frames", ("output", "seed"): "--seed", ("output", "directory"): "--out",
+                  ("render", "resolution"): "--resolution", ("render", "samples"): "--samples"}
+
+
 def overrides(frames: int | None, seed: int | None, out: str | Path | None, resolution: tuple[int, int] | None,
               samples: int | None) -> dict:
     """Recipe-shaped overrides for the options given (None: not given); ``out`` becomes absolute."""

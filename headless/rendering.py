@@ -78,7 +78,7 @@ def prepare(source: Path, preset: Path | None = None, frames: int | None = None,
     req.overrides = options.overrides(frames, seed, out, resolution, samples)
     req.shard = parse_shard(shard, dict(os.environ))
     if req.yaml_path is not None:
-        req.recipe = load_preset(req.yaml_path, req.overrides)   # fail fast, before Blender starts
+        req.recipe = load_preset(req.yaml_path, req.overrides, options.OVERRIDE_FLAGS)   # fail fast, before Blender
         req.origins = load_layers(req.yaml_path)[1]
         if out is None and req.blend is None:   # unsaved scene: relative to the working folder
             check_output(Path(req.recipe.output.directory), out_name)
@@ -139,9 +139,10 @@ def open_scene(req: Request) -> tuple[Recipe, Path]:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         runtime.register()
     try:
-        if req.yaml_path is not None:
-            bpy.ops.synthkiln.import_preset(filepath=str(req.yaml_path.resolve()))
-        recipe = runtime.scene_recipe(json.dumps(req.overrides))
+        with runtime.one_message():
+            if req.yaml_path is not None:
+                bpy.ops.synthkiln.import_preset(filepath=str(req.yaml_path.resolve()))
+            recipe = runtime.scene_recipe(json.dumps(req.overrides))
     except RuntimeError as e:
         raise bpy_error(e, req.origins) from None
     out_dir = runtime.output_dir(recipe)
@@ -158,8 +159,10 @@ def render_here(req: Request, before: Callable[[Path, Recipe], bool], progress: 
     claim_job(out_dir, recipe)      # a folder of another job is refused before its heartbeat is touched
     if before(out_dir, recipe):
         return out_dir
+    from . import runtime
     try:
-        with LogFeed(progress), status.heartbeat(out_dir, req.shard, recipe.output.frames), stop_between_frames():
+        with LogFeed(progress), status.heartbeat(out_dir, req.shard, recipe.output.frames), stop_between_frames(), \
+                runtime.one_message():
             bpy.ops.synthkiln.render_dataset(shard=req.shard_text or "", overrides=json.dumps(req.overrides))
     except RuntimeError as e:
         raise bpy_error(e, req.origins) from None

@@ -4,6 +4,8 @@ operator's job setup, before anything is written."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import bpy
@@ -23,6 +25,43 @@ def start() -> None:
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
 
 
+class _DropErrorReports:
+    """sys.stdout without the "Error: ..." lines Blender writes for an operator's error report: the same
+    report comes back as the RuntimeError that the runner turns into its one message."""
+
+    def __init__(self, out):
+        self.out, self.pending = out, ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if not line.startswith("Error: "):
+                self.out.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending and not self.pending.startswith("Error: "):
+            self.out.write(self.pending)
+        self.pending = ""
+        self.out.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.out, name)
+
+
+@contextlib.contextmanager
+def one_message():
+    """Run operators without Blender echoing their error reports (each error is printed once, by the CLI)."""
+    original = sys.stdout
+    sys.stdout = _DropErrorReports(original)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stdout = original
+
+
 def register() -> None:
     """Register the add-on's non-UI classes (in the bpy module ``bpy.app.background`` is true)."""
     global _registered
@@ -35,7 +74,8 @@ def register() -> None:
 def open_blend(path: Path) -> None:
     register()
     try:
-        bpy.ops.wm.open_mainfile(filepath=str(Path(path).resolve()), load_ui=False, use_scripts=False)
+        with one_message():
+            bpy.ops.wm.open_mainfile(filepath=str(Path(path).resolve()), load_ui=False, use_scripts=False)
     except RuntimeError as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
         reason = reason.removeprefix("Error:").strip()

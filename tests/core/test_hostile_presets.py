@@ -183,3 +183,19 @@ def test_names_are_strings_in_every_names_field(tmp_path):
 def test_limits_are_documented():
     doc = preset.__doc__
     assert "MAX_PRESET_BYTES" in doc and "1 MiB" in doc and "alias" in doc and "regular file" in doc
+
+
+def test_an_override_error_names_its_flag_not_the_preset_line(tmp_path):
+    """Issue 13 item 8: --frames out of range was blamed on the preset's own `frames:` line."""
+    p = tmp_path / "p.yaml"
+    p.write_text("extends: tabletop\noutput: {frames: 5}\n")
+    with pytest.raises(PresetError) as e:
+        load_preset(p, {"output": {"frames": 10**11}}, {("output", "frames"): "--frames"})
+    assert str(e.value).startswith("--frames: output.frames: 100000000000 is out of range")
+    with pytest.raises(PresetError) as e:
+        load_preset(p, {"output": {"frames": -1}})
+    assert str(e.value).startswith("overrides: output.frames")
+    with pytest.raises(PresetError) as e:                # the preset's own mistakes keep their line
+        p.write_text("extends: tabletop\noutput: {frames: -3}\n")
+        load_preset(p, {"render": {"samples": 4}})
+    assert str(e.value).startswith(f"{p}:2: output.frames")

@@ -26,3 +26,23 @@ def test_full_disk_while_drawing_previews(small_disk):
     small_disk.free()
     ok(sk("export", root, "--format", "coco", "--previews", "6", cwd=small_disk.path))
     assert len(list((root / "exports" / "preview").glob("*.png"))) == 6
+
+
+def test_a_heartbeat_on_a_full_disk_still_says_why(small_disk):
+    """Issue 13 item 8: after a full disk, status showed the shard dead with no reason (the final heartbeat
+    could not be written through a temp file)."""
+    import json
+
+    from synthkiln.addon.core.dataset import status
+    from synthkiln.addon.core.dataset.job import Shard
+
+    root = small_disk.path / "ds"
+    make_dataset(root)
+    beat = status.Heartbeat(root, Shard(0, 1), 6)
+    beat.write()
+    small_disk.fill()
+    beat.end(status.FAILED, "cannot write frame 3: No space left on device")
+    data = json.loads(beat.path.read_text())
+    assert (data["state"], data["message"]) == ("failed", "cannot write frame 3: No space left on device")
+    row = status.job_status(root).shards[0]
+    assert row.state == "failed" and "No space left" in (row.message or "")

@@ -232,17 +232,31 @@ def error_at(e: SchemaError, origins: Origins, default_file: str) -> PresetError
     return PresetError(str(e), file=file, line=line, path=path_str(e.path), value=e.value, expected=e.expected)
 
 
-def load_preset(path: str | Path, overrides: dict | None = None) -> Recipe:
-    """Read, layer and check a preset; ``overrides`` (same shape) are merged on top (e.g. CLI flags)."""
+def load_preset(path: str | Path, overrides: dict | None = None,
+                override_labels: dict[tuple, str] | None = None) -> Recipe:
+    """Read, layer and check a preset; ``overrides`` (same shape) are merged on top (e.g. CLI flags). An
+    error in an overridden value names where it came from (``override_labels``: field path -> e.g.
+    ``"--frames"``; default ``"overrides"``), not the preset line it replaced."""
     data, origins = load_layers(path)
+    blame = origins
     if overrides:
         data = merge_data(data, overrides, origins, {}, (), origins)
+        blame = dict(origins)
+        for leaf in _leaf_paths(overrides):
+            blame = {k: v for k, v in blame.items() if k[:len(leaf)] != leaf}
+            blame[leaf] = ((override_labels or {}).get(leaf, "overrides"), None)
     try:
         recipe = from_data(Recipe, data)
     except SchemaError as e:
-        raise error_at(e, origins, str(path)) from None
+        raise error_at(e, blame, str(path)) from None
     _anchor_paths(recipe, (), origins, str(path))
     return recipe
+
+
+def _leaf_paths(data: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(data, dict) and data:
+        return [p for k, v in data.items() for p in _leaf_paths(v, path + (k,))]
+    return [path]
 
 
 def _anchor_paths(obj: Any, path: tuple, origins: Origins, default_file: str) -> None:
