@@ -1,11 +1,13 @@
 # SynthKiln developer commands. On a fresh clone: `make demo` renders a small dataset, `make test` runs the tests.
 #
 #   make venv        .venv with Python 3.11 (bpy 5.0.1 is built for exactly that) and `pip install -e '.[test]'`
-#   make test        pytest on bpy 5.0.1, then the Blender tests again on bpy 4.2 LTS (the extension's minimum);
-#                    extra arguments in PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k packaging -x'
+#   make test        pytest on bpy 5.0.1, then the Blender tests again on bpy 4.2 LTS (the extension's minimum),
+#                    then the interop tier; extra arguments in PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k packaging -x'
 #   make test-core   the fast tier: tests/core only (pure Python, no Blender started; about 20 s); the same
 #                    PYTEST_ARGS, e.g. make test-core PYTEST_ARGS='-k contracts'
 #   make test-42     only the Blender tests on bpy 4.2 LTS (.venv-blender42, made on first use)
+#   make test-interop  every export loaded by other people's readers (pycocotools, Datumaro, supervision,
+#                    OpenCV) in .venv-interop, made on first use from pyproject's `interop` extra
 #   make demo        render presets/tabletop.yaml, 20 frames, into demo/, and its report (demo/report/index.html)
 #   make extension   Blender's validator and builder: dist/synthkiln-<version>.zip
 #   make clean       remove build outputs, downloaded wheels and demo/ (keeps .venv)
@@ -23,7 +25,12 @@ VENV42 := .venv-blender42
 STAMP42 := $(VENV42)/.installed
 DEPS42 := bpy==4.2.23 "numpy<2" PyYAML Pillow OpenEXR click pytest pycocotools matplotlib
 
-.PHONY: venv test test-core test-42 demo extension clean
+# The interop readers want numpy 2 (bpy 5.0.1 pins 1.26): their own venv, without the project, which they
+# never import (the datasets are rendered by .venv's CLI).
+VENVIO := .venv-interop
+STAMPIO := $(VENVIO)/.installed
+
+.PHONY: venv test test-core test-42 test-interop demo extension clean
 
 venv: $(STAMP)
 
@@ -41,6 +48,7 @@ $(STAMP): pyproject.toml
 test: venv $(STAMP42)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-42
+	$(MAKE) --no-print-directory test-interop
 
 test-core: venv
 	$(PY) -m pytest -q tests/core $(PYTEST_ARGS)
@@ -53,6 +61,14 @@ $(STAMP42): pyproject.toml
 
 test-42: $(STAMP42)
 	$(VENV42)/bin/python -m pytest -q -p no:cacheprovider tests/bpy $(PYTEST_ARGS) || [ $$? -eq 5 ]   # 5: none selected
+
+$(STAMPIO): pyproject.toml
+	@if [ ! -x $(VENVIO)/bin/python ]; then "$(PYTHON)" -m venv $(VENVIO); fi
+	$(VENVIO)/bin/python -m pip install --disable-pip-version-check -q $$("$(PYTHON)" -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["interop"]))')
+	@touch $@
+
+test-interop: venv $(STAMPIO)
+	SYNTHKILN_PYTHON=$(abspath $(PY)) $(VENVIO)/bin/python -m pytest -q -p no:cacheprovider tests/interop $(PYTEST_ARGS)
 
 demo: venv
 	$(VENV)/bin/synthkiln render presets/tabletop.yaml --frames 20 --out demo

@@ -33,6 +33,7 @@ from ..addon.core.dataset.job import read_manifest as _read_manifest
 from ..addon.core.dataset.records import read_record as _read_record
 from ..addon.core.errors import DatasetError, PresetError, SynthKilnError, UserError
 from ..addon.core.exports import build as _exports
+from ..addon.core.exports.common import Split
 from ..addon.core.images import exr as _exr
 from ..addon.core.images.pillow import import_pillow as _import_pillow
 from ..addon.core.params.schema import SchemaError as _SchemaError
@@ -151,7 +152,7 @@ def render(source: Recipe | PathLike, out: PathLike, *, preset: PathLike | None 
         if isinstance(source, Recipe):
             recipe = _checked(source)
             # relative input paths are relative to the working folder, as they were when edited here
-            _preset._anchor_paths(recipe, (), {}, str(Path.cwd() / "recipe"))
+            _preset.anchor_paths(recipe, Path.cwd())
             source = Path(tmp) / "recipe.yaml"
             _preset.save_preset(recipe, source)
         req = _rendering.prepare(Path(source), preset, frames, seed, Path(out).resolve(), size, samples,
@@ -324,19 +325,22 @@ def _root(dataset: Dataset | PathLike) -> Path:
 
 
 def export(dataset: Dataset | PathLike, formats: Iterable[str] | str | None = None, *, previews: int | None = None,
-           log: Callable[[str], None] | None = None) -> list[Path]:
+           split: str | None = None, log: Callable[[str], None] | None = None) -> list[Path]:
     """Write exports from the dataset's frame records (no Blender needed); returns the main file of each.
 
     ``formats``: some of ``coco``, ``yolo``, ``yolo-seg``, ``voc``, ``kitti`` (a list, or comma-separated);
     None: the recipe's ``output.exports``. ``previews``: box/mask overlays to draw into
-    ``exports/preview`` (None: the recipe's ``output.previews``). Each export is built aside and swapped
-    in whole. ``log`` gets one line per notable fact."""
+    ``exports/preview`` (None: the recipe's ``output.previews``). ``split``: the subsets and their shares,
+    e.g. ``"train,val,test=0.8,0.1,0.1"`` (None: train/val by the recipe's ``output.val_fraction``); a
+    frame's subset depends only on the job seed and the frame, so it never changes as the job grows. Each
+    export is built aside and swapped in whole. ``log`` gets one line per notable fact."""
     root = _root(dataset)
     _read_manifest(root)
     wanted = _exports.parse_formats(formats, "formats") if formats is not None else None
     if wanted == []:
         raise UserError("formats: name at least one format")
-    return _exports.write_exports(root, wanted, previews, report=log)
+    subsets = Split.parse(split, "split") if split is not None else None
+    return _exports.write_exports(root, wanted, previews, report=log, split=subsets)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ..addon.core import VERSION
 from ..addon.core.dataset import jobreport
 from ..addon.core.errors import UserError
 from ..addon.core.exports import build as exports
+from ..addon.core.exports.common import Split
 from ..addon.core.report import build as report_build
 from . import api
 from . import farm
@@ -88,13 +89,19 @@ def _report(out_dir: Path, t0: float) -> None:
 @click.option("--previews", type=click.IntRange(min=0), default=None,
               help="Box/mask preview overlays to draw into exports/preview (0: none); default: the recipe's "
                    "output.previews.")
-def export(directory: Path, formats: str | None, previews: int | None):
+@click.option("--split", default=None, metavar="NAMES=SHARES",
+              help="Subsets and their shares, e.g. train,val,test=0.8,0.1,0.1; default: train/val by the recipe's "
+                   "output.val_fraction. A frame's subset depends only on the job seed and the frame.")
+def export(directory: Path, formats: str | None, previews: int | None, split: str | None):
     """Write dataset exports from the frame records (no Blender needed)."""
     api.open_dataset(directory)
     wanted = exports.parse_formats(formats) if formats is not None else None
     if wanted == []:
         raise UserError("--format: name at least one format")
-    written = api.export(directory, wanted, previews=previews, log=lambda line: click.echo(line, err=True))
+    if split is not None:
+        Split.parse(split)      # named after the flag: --split '...'
+    written = api.export(directory, wanted, previews=previews, split=split,
+                         log=lambda line: click.echo(line, err=True))
     drawn = [p for p in written if p.parent.name == "preview"]
     for path in written:
         if path not in drawn:

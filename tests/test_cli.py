@@ -479,7 +479,7 @@ def test_export_every_format_and_check(jobs, tmp_path):
     shutil.copytree(jobs.full.out, ds)
     ok(sk("export", ds, "--format", "coco,yolo,yolo-seg,voc,kitti", cwd=tmp_path))
     for made in ("coco/annotations.json", "yolo/data.yaml", "yolo-seg/data.yaml", "voc/Annotations/000003.xml",
-                 "kitti/label_2/000003.txt", "kitti/calib/000003.txt"):
+                 "kitti/training/label_2/000003.txt", "kitti/training/calib/000003.txt"):
         assert (ds / "exports" / made).is_file(), made
     p = ok(sk("check", ds, cwd=tmp_path))
     assert len(p.stdout.strip().splitlines()) == 1 and "4" in p.stdout

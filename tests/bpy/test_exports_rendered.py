@@ -93,9 +93,9 @@ def test_voc_and_kitti_parse_and_match(dataset):
         for o in rec["objects"]:
             x, y, bw, bh = o["bbox"]
             assert boxes[o["category"]] == [x + 1, y + 1, x + bw, y + bh]       # VOC is 1-based, inclusive
-        lines = (out / "exports" / "kitti" / "label_2" / f"{rec['frame']:06d}.txt").read_text().splitlines()
+        lines = (out / "exports" / "kitti" / "training" / "label_2" / f"{rec['frame']:06d}.txt").read_text().splitlines()
         assert len(lines) == 2 and all(len(line.split()) == 15 for line in lines)
-        calib = (out / "exports" / "kitti" / "calib" / f"{rec['frame']:06d}.txt").read_text()
+        calib = (out / "exports" / "kitti" / "training" / "calib" / f"{rec['frame']:06d}.txt").read_text()
         p2 = [float(v) for v in next(ln for ln in calib.splitlines() if ln.startswith("P2:")).split()[1:]]
         assert p2[0] == pytest.approx(rec["camera"]["K"][0][0]) and p2[2] == pytest.approx(rec["camera"]["K"][0][2])
 

@@ -101,11 +101,11 @@ def test_cli_export_formats(tmp_path):
     r = runner.invoke(main, ["export", str(tmp_path), "--format", "coco,yolo,voc,kitti", "--previews", "2"])
     assert r.exit_code == 0, r.output
     for rel in ("exports/coco/annotations.json", "exports/yolo/data.yaml", "exports/voc/Annotations",
-                "exports/kitti/label_2"):
+                "exports/kitti/training/label_2"):
         assert str(tmp_path / rel) in r.output
     assert "images placed in the exports by 18 hardlinks" in r.output
     assert "2 previews in" in r.output
-    assert len(list((tmp_path / "exports/kitti/label_2").iterdir())) == 6
+    assert len(list((tmp_path / "exports/kitti/training/label_2").iterdir())) == 6
 
     default = runner.invoke(main, ["export", str(tmp_path), "--previews", "0"])  # the recipe's output.exports
     assert default.exit_code == 0 and str(tmp_path / "exports/voc/Annotations") in default.output

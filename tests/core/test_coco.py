@@ -173,7 +173,8 @@ def test_rerun_overwrites_atomically(tmp_path):
     first = write_coco(tmp_path).read_bytes()
     second = write_coco(tmp_path).read_bytes()
     assert first == second
-    assert sorted(p.name for p in (tmp_path / "exports" / "coco").iterdir()) == ["annotations.json"]
+    assert sorted(p.name for p in (tmp_path / "exports" / "coco").iterdir()) == ["annotations", "annotations.json",
+                                                                                "images"]
 
 
 def test_unknown_category_names_record_and_object(tmp_path):

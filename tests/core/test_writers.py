@@ -15,12 +15,13 @@ import yaml
 from pycocotools import mask as mask_utils
 
 from synthkiln.addon.core.exports import build as exports, kitti, preview, voc
-from synthkiln.addon.core.exports.common import split_of
+from synthkiln.addon.core.exports.common import Split, split_of
 from synthkiln.addon.core.dataset import layout
 from synthkiln.addon.core.labels import masks, polygons
 from synthkiln.addon.core.errors import DatasetError, UserError
 
 from tests.helpers.coco import load_coco
+from tests.helpers.modules import hide_module
 from tests.helpers.known_dataset import SEED, SIZE, H, K, W, make_dataset, manifest, objects_for
 
 
@@ -113,7 +114,7 @@ def test_yolo_layout_labels_and_split(tmp_path):
     out = tmp_path / "exports" / "yolo"
     assert path == out / "data.yaml"
     data = yaml.safe_load(path.read_text())
-    assert data == {"path": str(out.resolve()), "train": "images/train", "val": "images/val",
+    assert data == {"train": "images/train", "val": "images/val",      # no `path`: the YAML's folder is the root
                     "names": {0: "mug", 1: "plate", 2: "toy car"}}
     cls = {"mug": 0, "plate": 1, "toy car": 2}
     splits = {}
@@ -157,11 +158,13 @@ def test_yolo_seg_polygons_rasterise_to_the_mask(tmp_path):
         assert len(lines) == len(ids)
         for ln, iid in zip(lines, ids):
             vals = [float(v) for v in ln.split()[1:]]
-            assert len(vals) % 2 == 0 and len(vals) >= 8
-            xy = (np.array(vals).reshape(-1, 2) * [W, H]).ravel().tolist()
-            got = mask_utils.decode(mask_utils.frPyObjects([xy], H, W)[0])
-            expected = mask == iid
-            assert iou(got, expected) > 0.9, iid  # one polygon per object: the ring's hole, both components
+            assert len(vals) % 2 == 0 and len(vals) >= 2
+            xy = np.array(vals).reshape(-1, 2) * [W, H]
+            # what Ultralytics and supervision do before cv2.fillPoly (truncation), and what rounding gives:
+            # both are the centre ring (the fill itself is checked with OpenCV in tests/interop)
+            ring = polygons.single(mask == iid, centres=True)
+            np.testing.assert_array_equal(xy.astype(np.int32), ring)
+            np.testing.assert_array_equal(np.round(xy).astype(np.int32), ring)
 
 
 def test_polygons_exact_on_random_masks():
@@ -195,8 +198,8 @@ def test_voc_xml_matches_records(tmp_path):
     for i in range(6):
         assert f"{i:06d}" in sets[split_of(SEED, i, 0.2)]
         root = ET.parse(out / "Annotations" / f"{i:06d}.xml").getroot()
-        assert root.findtext("filename") == f"{i:06d}.png"
-        assert (out / "JPEGImages" / f"{i:06d}.png").exists()
+        assert root.findtext("filename") == f"{i:06d}.jpg"
+        assert (out / "JPEGImages" / f"{i:06d}.jpg").read_bytes()[:3] == b"\xff\xd8\xff"    # a real JPEG
         assert (int(root.findtext("size/width")), int(root.findtext("size/height"))) == (W, H)
         rec = json.loads((tmp_path / layout.record_name(i)).read_text())
         visible = [o for o in rec["objects"] if o["area"] > 0]
@@ -223,7 +226,7 @@ def test_kitti_labels_and_calib(tmp_path):
     for i in range(6):
         rec = json.loads((tmp_path / layout.record_name(i)).read_text())
         visible = [o for o in rec["objects"] if o["area"] > 0]
-        lines = (out / "label_2" / f"{i:06d}.txt").read_text().splitlines()
+        lines = (out / "training" / "label_2" / f"{i:06d}.txt").read_text().splitlines()
         assert len(lines) == len(visible)
         for ln, obj in zip(lines, visible):
             f = ln.split()
@@ -240,12 +243,12 @@ def test_kitti_labels_and_calib(tmp_path):
             true_ry = 0.3 * obj["instance_id"] - 1.0 + 0.1 * i
             assert ry == pytest.approx(true_ry, abs=1e-4)
             assert alpha == pytest.approx(kitti._wrap(true_ry - math.atan2(x, z)), abs=1e-3)
-        calib = dict(ln.split(": ", 1) for ln in (out / "calib" / f"{i:06d}.txt").read_text().splitlines())
+        calib = dict(ln.split(": ", 1) for ln in (out / "training" / "calib" / f"{i:06d}.txt").read_text().splitlines())
         assert set(calib) == {"P0", "P1", "P2", "P3", "R0_rect", "Tr_velo_to_cam", "Tr_imu_to_velo"}
         P2 = np.array([float(v) for v in calib["P2"].split()]).reshape(3, 4)
         np.testing.assert_allclose(P2[:, :3], K)
         np.testing.assert_allclose(P2[:, 3], 0)
-        assert (out / "image_2" / f"{i:06d}.png").exists()
+        assert (out / "training" / "image_2" / f"{i:06d}.png").exists()
 
     # without box3d: KITTI's own placeholders
     line = kitti.label_line({"category": "mug", "bbox": [1, 2, 3, 4], "visibility": None})
@@ -290,13 +293,66 @@ def test_preview_draws_amodal_box_and_keypoints(tmp_path):
 
 
 def test_a_job_without_pillow_skips_its_previews_with_a_note(tmp_path, monkeypatch):
-    """Inside a Blender without Pillow the job still completes; `synthkiln export` can draw them later."""
-    from synthkiln.addon.core.exports import preview
-    make_dataset(tmp_path, previews=3)
-    monkeypatch.setattr(preview, "pillow_available", lambda: False)
+    """Inside a Blender without Pillow the job still completes; `synthkiln export` can draw them later. VOC
+    links the PNG under its .jpg name and says so."""
+    make_dataset(tmp_path, previews=3, exports=["coco", "voc"])
+    hide_module(monkeypatch, "PIL")
     notes = []
     written = exports.write_exports(tmp_path, report=notes.append)
     assert not (tmp_path / "exports" / "preview").exists() and written
     assert any("previews skipped: Pillow is not available" in n for n in notes)
+    assert any("VOC images are PNG files named .jpg" in n for n in notes)
+    jpg = tmp_path / "exports" / "voc" / "JPEGImages" / "000000.jpg"
+    assert jpg.read_bytes() == (tmp_path / "images" / "000000.png").read_bytes()
     monkeypatch.undo()
     assert len(exports.write_exports(tmp_path, previews=3)) == len(written) + 3
+
+
+# -- subsets ---------------------------------------------------------------------------------------------
+def test_split_spec_parses_and_the_default_is_val_fraction():
+    from synthkiln.addon.core.errors import UserError
+    s = Split.parse("train,val,test=8,1,1")
+    assert s.names == ("train", "val", "test") and np.allclose(s.shares, (0.8, 0.1, 0.1))
+    assert Split.parse("train,val=0.8,0.2") == Split.from_val_fraction(0.2)
+    assert all(Split.from_val_fraction(0.3).of(SEED, i) == split_of(SEED, i, 0.3) for i in range(500))
+    share = np.mean([s.of(SEED, i) == "test" for i in range(5000)])
+    assert 0.09 < share < 0.11
+    for bad in ("train,val", "train,train=1,1", "a,b=1", "a,b=x,1", "a,b=0,0", "a b,c=1,1", "a,b=-1,2"):
+        with pytest.raises(UserError, match="--split"):
+            Split.parse(bad)
+
+
+def test_three_subsets_in_every_format_and_stable_as_the_job_grows(tmp_path):
+    """A frame keeps its subset when frames are added (the subset is a hash of seed and frame alone)."""
+    make_dataset(tmp_path, frames=range(4))
+    spec = "train,val,test=0.6,0.2,0.2"
+    exports.write_exports(tmp_path, ["coco", "yolo", "voc", "kitti"], 0, split=spec)
+    before = {i: Split.parse(spec).of(SEED, i) for i in range(4)}
+    big = tmp_path / "big"
+    make_dataset(big, frames=range(40))
+    exports.write_exports(big, ["coco", "yolo", "voc", "kitti"], 0, split=spec)
+    for root, frames in ((tmp_path, range(4)), (big, range(40))):
+        out = root / "exports"
+        data = yaml.safe_load((out / "yolo" / "data.yaml").read_text())
+        assert [k for k in data if k != "names"] == ["train", "val", "test"]
+        for i in frames:
+            subset = Split.parse(spec).of(SEED, i)
+            if i < 4:
+                assert subset == before[i]
+            stem = f"{i:06d}"
+            assert (out / "yolo" / "images" / subset / f"{stem}.png").exists()
+            assert stem in (out / "voc" / "ImageSets" / "Main" / f"{subset}.txt").read_text().split()
+            assert stem in (out / "kitti" / "ImageSets" / f"{subset}.txt").read_text().split()
+            assert (out / "coco" / "images" / subset / f"{stem}.png").exists()
+        for subset in ("train", "val", "test"):
+            sub = json.loads((out / "coco" / "annotations" / f"instances_{subset}.json").read_text())
+            assert all(Split.parse(spec).of(SEED, im["id"] - 1) == subset for im in sub["images"])
+            assert {a["image_id"] for a in sub["annotations"]} <= {im["id"] for im in sub["images"]}
+        whole = json.loads((out / "coco" / "annotations.json").read_text())
+        assert len(whole["images"]) == len(frames)
+
+
+def test_voc_labelmap_lists_background_then_categories():
+    from synthkiln.addon.core.exports.voc import labelmap
+    lines = labelmap(["mug", "toy car"]).splitlines()
+    assert lines == ["# label:color_rgb:parts:actions", "background:0,0,0::", "mug:128,0,0::", "toy car:0,128,0::"]

@@ -19,13 +19,16 @@ from typing import Callable, Iterable
 from . import coco, kitti, preview, voc, yolo
 from ..dataset import layout
 from ..errors import DatasetError, UserError
-from .common import Context, Objects
+from .common import Context, Objects, Split
 from ..fsio import clean_staging, staging_dir, swap_in
+from ..images.pillow import pillow_available
 from ..dataset.job import read_manifest
 from ..dataset.records import categories, export_settings, gc_paused, iter_records
 from ..recipe.model import EXPORT_FORMATS
 
 FORMATS = EXPORT_FORMATS
+WRITERS = {"coco": coco.CocoWriter, "yolo": yolo.YoloWriter, "yolo-seg": yolo.YoloSegWriter,
+           "voc": voc.VocWriter, "kitti": kitti.KittiWriter}
 
 
 def parse_formats(formats: Iterable[str] | str, where: str = "--format") -> list[str]:
@@ -61,23 +64,23 @@ def _check_replaceable(staging: Path, final: Path) -> None:
 
 # -- the entry point -------------------------------------------------------------------------------------
 def write_exports(root: Path, formats: Iterable[str] | str | None = None, previews: int | None = None,
-                  *, report: Callable[[str], None] | None = None) -> list[Path]:
+                  *, report: Callable[[str], None] | None = None, split: Split | str | None = None) -> list[Path]:
     """Write the dataset's exports from its frame records and return the main path of each.
 
     ``formats``: names from ``FORMATS`` (None: the recipe's ``output.exports``); ``previews``: how many
-    preview overlays to draw (None: the recipe's ``output.previews``). ``report`` gets one line per
-    notable fact (how images were linked)."""
+    preview overlays to draw (None: the recipe's ``output.previews``); ``split``: the subsets, e.g.
+    ``"train,val,test=0.8,0.1,0.1"`` (None: train/val by ``output.val_fraction``). ``report`` gets one line
+    per notable fact (how images were linked)."""
     root = Path(root)
     manifest = read_manifest(root)
     settings = export_settings(manifest)
     wanted = parse_formats(settings.exports if formats is None else formats,
                            "output.exports:" if formats is None else "--format")
     n_previews = settings.previews if previews is None else previews
-    ctx = Context(root, manifest, settings, categories(manifest, settings))
+    subsets = Split.parse(split) if isinstance(split, str) else split
+    ctx = Context(root, manifest, settings, categories(manifest, settings), subsets=subsets)
     keep = Objects(manifest, settings, root)
-
-    makers = {"coco": coco.CocoWriter, "yolo": yolo.YoloWriter, "yolo-seg": yolo.YoloSegWriter,
-              "voc": voc.VocWriter, "kitti": kitti.KittiWriter}
+    makers = WRITERS
     exports_dir = root / layout.EXPORTS
     staged: list[tuple[Path, Path]] = []
     written: list[Path] = []
@@ -113,8 +116,11 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
             shutil.rmtree(staging, ignore_errors=True)
     if report and any(w.uses_images for w in writers):
         used = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in ctx.link.used.items() if n)
-        report(f"images placed in the exports by {used}")
-    if n_previews and previews is None and not preview.pillow_available():
+        if used:
+            report(f"images placed in the exports by {used}")
+        for note in {getattr(w, "note", None) for w in writers} - {None}:
+            report(note)
+    if n_previews and previews is None and not pillow_available():
         # a job's own end, inside a Blender without Pillow: the dataset is complete; previews can follow
         # with `synthkiln export`, so this is a note, not an error
         if report:

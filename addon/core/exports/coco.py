@@ -1,6 +1,17 @@
 """COCO export, built from the frame records (never from Blender), so it can be re-run, merged
 across shards and checked without Blender.
 
+::
+
+    exports/coco/annotations/instances_{train,val}.json   one file per subset (the split the other formats use)
+    exports/coco/images/{train,val}/NNNNNN.png            the images, linked; ``file_name`` is relative to these
+    exports/coco/annotations.json                          every frame in one file; ``file_name`` is relative
+                                                           to the dataset's ``images/`` folder
+
+The subset files follow COCO's own layout (``annotations/instances_<subset>.json`` beside
+``images/<subset>/``), which Datumaro, torchvision's ``CocoDetection`` and MMDetection's configs expect; the
+all-frames file is for tools that take one file (pycocotools, our report).
+
 Ids are stable: an image's id is ``frame + 1`` and an annotation's id is
 ``frame * 65536 + instance_id`` (instance ids are uint16 mask values, 1..65535). Both depend only on
 the frame index and the instance id, so exporting shards separately, in another order, or again
@@ -48,8 +59,9 @@ from ..recipe.model import OutputSettings
 from ..fsio import atomic_write_bytes
 
 ANNOTATIONS = "annotations.json"
+SUBSET_FILE = "annotations/instances_{}.json"
 
-__all__ = ["ANNOTATIONS", "CocoWriter", "annotation_id", "build_coco"]
+__all__ = ["ANNOTATIONS", "SUBSET_FILE", "CocoWriter", "annotation_id", "build_coco"]
 
 
 def annotation_id(frame: int, instance_id: int) -> int:
@@ -189,19 +201,35 @@ def build_coco(manifest: dict, records: Iterable[dict], *, source: Path | None =
 
 
 class CocoWriter:
-    """``exports/coco/annotations.json``."""
+    """``exports/coco``: the all-frames file and one file per subset, with the subsets' images linked."""
     DIR = "coco"
-    uses_images = False
+    uses_images = True
 
     def __init__(self, ctx: Context, out: Path):
-        self.out = out
+        self.ctx, self.out = ctx, out
         self.builder = CocoBuilder(ctx.manifest, ctx.settings, ctx.categories)
+        self.subset: dict[int, str] = {}            # image id -> subset
+        for name in ctx.subsets.names:
+            (out / "images" / name).mkdir(parents=True, exist_ok=True)
+        (out / "annotations").mkdir(exist_ok=True)
 
     def add(self, rec: dict, objs: list[dict]) -> None:
         self.builder.add(rec, objs)
+        subset = self.subset[rec["frame"] + 1] = self.ctx.split(rec["frame"])
+        name, src = self.ctx.image(rec)
+        self.ctx.link(src, str(self.out / "images" / subset / name))
 
     def finish(self) -> Path:
-        data = json.dumps(self.builder.result(), separators=(",", ":")).encode("utf-8")
-        path = self.out / ANNOTATIONS
-        atomic_write_bytes(path, data)
-        return path
+        whole = self.builder.result()
+        _write_json(self.out / ANNOTATIONS, whole)
+        for subset in self.ctx.subsets.names:
+            images = [dict(im, file_name=posixpath.basename(im["file_name"]))
+                      for im in whole["images"] if self.subset[im["id"]] == subset]
+            ids = {im["id"] for im in images}
+            _write_json(self.out / SUBSET_FILE.format(subset),
+                        dict(whole, images=images, annotations=[a for a in whole["annotations"] if a["image_id"] in ids]))
+        return self.out / ANNOTATIONS
+
+
+def _write_json(path: Path, data: dict) -> None:
+    atomic_write_bytes(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))

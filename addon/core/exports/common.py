@@ -1,16 +1,17 @@
-"""Helpers the export writers share: the object filter, the train/val split, image links, the writer context."""
+"""Helpers the export writers share: the object filter, the subset split, image links, the writer context."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import posixpath
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..dataset import layout
-from ..errors import DatasetError
+from ..errors import DatasetError, UserError
 from ..recipe.model import OutputSettings
 from ..dataset.records import ID_STRIDE, categories, dataset_path, record_file
 
@@ -70,11 +71,55 @@ class Objects:
         return out
 
 
-def split_of(seed: int, frame: int, val_fraction: float) -> str:
-    """"train" or "val" for a frame: a hash of (job seed, frame) against ``val_fraction``, so the split is
-    the same for every shard, rerun and export order, and one frame's split never depends on another."""
+def _unit(seed: int, frame: int) -> float:
     digest = hashlib.blake2b(f"synthkiln-split:{seed}:{frame}".encode(), digest_size=8).digest()
-    return "val" if int.from_bytes(digest, "big") / 2.0 ** 64 < val_fraction else "train"
+    return int.from_bytes(digest, "big") / 2.0 ** 64
+
+
+@dataclass(frozen=True)
+class Split:
+    """Named subsets and their shares. A frame's subset comes from a hash of (job seed, frame) alone, so it
+    is the same in every shard, rerun and export order, and never changes when the job grows. The shares
+    are laid on [0, 1) from the last subset backwards, so ``train,val=0.8,0.2`` is exactly the split that
+    ``output.val_fraction: 0.2`` gives."""
+    names: tuple[str, ...] = ("train", "val")
+    shares: tuple[float, ...] = (0.8, 0.2)
+
+    @classmethod
+    def from_val_fraction(cls, val_fraction: float) -> "Split":
+        return cls(("train", "val"), (1.0 - float(val_fraction), float(val_fraction)))
+
+    @classmethod
+    def parse(cls, text: str, where: str = "--split") -> "Split":
+        """``train,val,test=0.8,0.1,0.1`` (shares are normalised, so ``=8,1,1`` is the same)."""
+        names_text, eq, shares_text = str(text).partition("=")
+        names = tuple(n.strip() for n in names_text.split(","))
+        expected = "expected NAMES=SHARES, e.g. train,val,test=0.8,0.1,0.1"
+        if not eq or not all(names) or len(set(names)) != len(names):
+            raise UserError(f"{where} {text!r}: {expected} (distinct names)")
+        if not all(re.fullmatch(r"[A-Za-z0-9_-]+", n) for n in names):
+            raise UserError(f"{where} {text!r}: subset names are letters, digits, _ and -")
+        try:
+            shares = tuple(float(v) for v in shares_text.split(","))
+        except ValueError:
+            raise UserError(f"{where} {text!r}: {expected} (numbers after '=')") from None
+        if len(shares) != len(names) or any(not 0 <= v < float("inf") for v in shares) or sum(shares) <= 0:
+            raise UserError(f"{where} {text!r}: {expected} (one share >= 0 per name, not all 0)")
+        total = sum(shares)
+        return cls(names, tuple(v / total for v in shares))
+
+    def of(self, seed: int, frame: int) -> str:
+        u, edge = _unit(seed, frame), 0.0
+        for name, share in zip(reversed(self.names), reversed(self.shares)):
+            edge += share
+            if u < edge:
+                return name
+        return self.names[0]
+
+
+def split_of(seed: int, frame: int, val_fraction: float) -> str:
+    """"train" or "val" for a frame under ``val_fraction`` (``Split.from_val_fraction``)."""
+    return Split.from_val_fraction(val_fraction).of(seed, frame)
 
 
 def image_rel(rec: dict) -> str:
@@ -124,13 +169,18 @@ class Context:
     settings: OutputSettings
     categories: list[dict]
     link: ImageLinker = field(default_factory=ImageLinker)
+    subsets: Split | None = None        # None: train/val by the recipe's output.val_fraction
+
+    def __post_init__(self):
+        if self.subsets is None:
+            self.subsets = Split.from_val_fraction(self.settings.val_fraction)
 
     @property
     def seed(self) -> int:
         return int(self.manifest.get("seed") or 0)
 
     def split(self, frame: int) -> str:
-        return split_of(self.seed, frame, float(self.settings.val_fraction))
+        return self.subsets.of(self.seed, frame)
 
     def image(self, rec: dict) -> tuple[str, str]:
         """(file name, path) of the record's image, which must lie inside the dataset (``dataset_path``):

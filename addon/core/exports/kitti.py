@@ -2,10 +2,15 @@
 
 ::
 
-    exports/kitti/label_2/NNNNNN.txt   one line per object (15 fields, KITTI's order)
-    exports/kitti/calib/NNNNNN.txt     P0..P3 = K [I | 0], R0_rect = I, Tr_velo_to_cam = Tr_imu_to_velo = [I | 0]
-    exports/kitti/image_2/NNNNNN.png   the images, linked (see exports.ImageLinker)
-    exports/kitti/ImageSets/{train,val}.txt   split as YOLO's (exports.split_of)
+    exports/kitti/training/label_2/NNNNNN.txt   one line per object (15 fields, KITTI's order)
+    exports/kitti/training/calib/NNNNNN.txt     P0..P3 = K [I | 0], R0_rect = I, Tr_velo_to_cam = Tr_imu_to_velo = [I | 0]
+    exports/kitti/training/image_2/NNNNNN.png   the images, linked (see common.ImageLinker)
+    exports/kitti/ImageSets/{train,val}.txt     the split of training/ (common.Split), by image stem
+
+This is the object benchmark's layout: every labelled frame is under ``training/`` (``testing/`` holds
+unlabelled images there), and train/val are lists of stems in ``ImageSets/``, as the benchmark's common
+3DOP/MV3D split is shipped and as OpenPCDet and MMDetection3D read it. Datumaro's KITTI importer therefore
+sees one subset, ``training``.
 
 A label line: ``type truncated occluded alpha left top right bottom h w l x y z rotation_y``.
 
@@ -96,10 +101,10 @@ class KittiWriter:
 
     def __init__(self, ctx: Context, out: Path):
         self.ctx, self.out = ctx, out
-        for sub in ("label_2", "calib", "image_2", "ImageSets"):
+        for sub in ("training/label_2", "training/calib", "training/image_2", "ImageSets"):
             (out / sub).mkdir(parents=True, exist_ok=True)
-        self.sets: dict[str, list[str]] = {"train": [], "val": []}
-        self.dirs = {sub: str(out / sub) for sub in ("label_2", "calib", "image_2")}
+        self.sets: dict[str, list[str]] = {name: [] for name in ctx.subsets.names}
+        self.dirs = {sub: str(out / "training" / sub) for sub in ("label_2", "calib", "image_2")}
 
     def add(self, rec: dict, objs: list[dict]) -> None:
         name, src = self.ctx.image(rec)
@@ -114,4 +119,4 @@ class KittiWriter:
     def finish(self) -> Path:
         for split, stems in self.sets.items():
             write_text(str(self.out / "ImageSets" / f"{split}.txt"), "".join(f"{s}\n" for s in stems))
-        return self.out / "label_2"
+        return self.out / "training" / "label_2"

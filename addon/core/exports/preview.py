@@ -49,14 +49,6 @@ def category_colour(key: int | str) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
-def pillow_available() -> bool:
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _instance_mask(root: Path, record: dict, obj: dict, cache: dict) -> np.ndarray:
     """The instance's 0/1 mask: from its RLE, else from the frame's 16-bit mask file."""
     where = layout.record_name(record["frame"])

@@ -3,8 +3,14 @@
 ::
 
     exports/voc/Annotations/NNNNNN.xml      one per image
-    exports/voc/ImageSets/Main/{train,val}.txt   image stems, split as YOLO's (exports.split_of)
-    exports/voc/JPEGImages/NNNNNN.png       the images, linked (VOC's folder name, whatever the format)
+    exports/voc/ImageSets/Main/{train,val}.txt   image stems, split as the other formats (common.Split)
+    exports/voc/JPEGImages/NNNNNN.jpg       the images as JPEG (linked when the dataset's are JPEG already)
+    exports/voc/labelmap.txt                the labels (Datumaro's label map: name:r,g,b::), background first
+
+VOC readers build an image's path as ``JPEGImages/<id>.jpg`` (torchvision's ``VOCDetection``, the devkit),
+so PNG renders are encoded as JPEG (quality ``JPEG_QUALITY``) with Pillow. Inside a Blender without Pillow
+the PNG is linked under the ``.jpg`` name (every reader decodes by content) and a note says that
+``synthkiln export`` writes real JPEGs.
 
 Boxes are VOC's 1-based inclusive pixel indices: a record box [x, y, w, h] (pixel column x covers
 [x, x + 1)) becomes xmin = x + 1, ymin = y + 1, xmax = x + w, ymax = y + h.
@@ -25,7 +31,10 @@ import posixpath
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from ..images.pillow import pillow_available
 from .common import Context, write_text
+
+JPEG_QUALITY = 95
 
 TRUNCATED = 0.15
 OCCLUDED = 0.85
@@ -82,18 +91,52 @@ class VocWriter:
         self.ctx, self.out = ctx, out
         for sub in ("Annotations", "ImageSets/Main", "JPEGImages"):
             (out / sub).mkdir(parents=True, exist_ok=True)
-        self.sets: dict[str, list[str]] = {"train": [], "val": []}
+        self.sets: dict[str, list[str]] = {name: [] for name in ctx.subsets.names}
         self.images, self.annotations = str(out / "JPEGImages"), str(out / "Annotations")
+        self.encode = pillow_available()
+        self.note = None
 
     def add(self, rec: dict, objs: list[dict]) -> None:
         name, src = self.ctx.image(rec)
         stem = posixpath.splitext(name)[0]
-        self.ctx.link(src, os.path.join(self.images, name))
-        write_text(os.path.join(self.annotations, f"{stem}.xml"), annotation_xml(rec, objs, name))
+        jpg = os.path.join(self.images, f"{stem}.jpg")
+        if name.lower().endswith((".jpg", ".jpeg")) or not self.encode:
+            self.ctx.link(src, jpg)
+            if not name.lower().endswith((".jpg", ".jpeg")):
+                self.note = "VOC images are PNG files named .jpg (no Pillow here): `synthkiln export` writes JPEGs"
+        else:
+            _to_jpeg(src, jpg)
+        write_text(os.path.join(self.annotations, f"{stem}.xml"), annotation_xml(rec, objs, f"{stem}.jpg"))
         self.sets[self.ctx.split(rec["frame"])].append(stem)
 
     def finish(self) -> Path:
         main = self.out / "ImageSets" / "Main"
         for split, stems in self.sets.items():
             write_text(str(main / f"{split}.txt"), "".join(f"{s}\n" for s in stems))
+        write_text(str(self.out / "labelmap.txt"), labelmap([c["name"] for c in self.ctx.categories]))
         return self.out / "Annotations"
+
+
+def _to_jpeg(src: str, dst: str) -> None:
+    from PIL import Image
+    with Image.open(src) as im:
+        im.convert("RGB").save(dst, "JPEG", quality=JPEG_QUALITY)
+
+
+def voc_colour(index: int) -> tuple[int, int, int]:
+    """The VOC devkit's colour map: label i's colour from its bits (background 0 is black)."""
+    r = g = b = 0
+    for k in range(8):
+        r |= ((index >> 0) & 1) << (7 - k)
+        g |= ((index >> 1) & 1) << (7 - k)
+        b |= ((index >> 2) & 1) << (7 - k)
+        index >>= 3
+    return r, g, b
+
+
+def labelmap(names: list[str]) -> str:
+    """Datumaro's ``labelmap.txt``: ``name:r,g,b:parts:actions`` per label, background first (VOC's 0)."""
+    lines = ["# label:color_rgb:parts:actions"]
+    for i, name in enumerate(["background", *names]):
+        lines.append(f"{name}:{','.join(map(str, voc_colour(i)))}::")
+    return "\n".join(lines) + "\n"

@@ -2,20 +2,27 @@
 
 ::
 
-    exports/yolo/data.yaml                  path (absolute), train, val, names {0: first category, ...}
-    exports/yolo/images/{train,val}/NNNNNN.png   the dataset's images, linked (see exports.ImageLinker)
+    exports/yolo/data.yaml                       train, val (and any other subset), names {0: first, ...}
+    exports/yolo/images/{train,val}/NNNNNN.png   the dataset's images, linked (see common.ImageLinker)
     exports/yolo/labels/{train,val}/NNNNNN.txt   one line per object: cls cx cy w h (0..1)
 
+``data.yaml`` has no ``path``: Ultralytics then takes the YAML's own folder as the dataset root (a relative
+``path`` it would resolve against its settings' datasets folder instead), so a copied or moved export
+trains on its own images.
+
 ``exports/yolo-seg/`` is the same with segmentation lines ``cls x1 y1 x2 y2 ...`` (0..1): one polygon per
-object along its pixel edges, components and holes joined by zero-width cuts (``core/labels/polygons.py``).
+object through the centres of its boundary pixels (``polygons.centre_ring``), components and holes joined
+by zero-width cuts. Readers rasterise these with OpenCV's ``fillPoly`` on integer vertices (Ultralytics'
+``polygon2mask``, supervision), which fills the boundary pixels themselves: a polygon along the pixel edges
+would come back a column and a row too big. Each vertex is written at pixel index + ``VERTEX_OFFSET``
+(a quarter pixel), so truncating (``astype(int32)``, what both do) and rounding both give the index back.
+A single component, holes included, comes back exactly; the cuts joining several components fill the
+pixels they cross (YOLO allows one polygon per object).
 
-Class ids are 0-based in the manifest's category order (after the ``categories`` filter). A frame goes
-to ``val`` when a hash of (job seed, frame) falls below ``val_fraction`` (``exports.split_of``): the same
-for every shard, rerun and export. Boxes are the tight boxes of the masks (whole pixels, so a label
-converts back to the record's box exactly, up to the 6 printed decimals).
-
-``path`` is absolute because Ultralytics resolves a relative ``path`` against its own datasets folder,
-not the YAML's; after moving the dataset, run ``synthkiln export`` again (or edit ``path``).
+Class ids are 0-based in the manifest's category order (after the ``categories`` filter). Subsets follow
+``common.Split`` (a hash of job seed and frame): the same for every shard, rerun and export. Boxes are the
+tight boxes of the masks (whole pixels, so a label converts back to the record's box exactly, up to the 6
+printed decimals).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from ..labels import polygons
 from ..errors import DatasetError
 from .common import Context, write_text
 
-SPLITS = ("train", "val")
+VERTEX_OFFSET = 0.25     # px added to each integer vertex: survives int truncation and rounding alike
 
 
 class YoloWriter:
@@ -42,11 +49,12 @@ class YoloWriter:
     def __init__(self, ctx: Context, out: Path):
         self.ctx, self.out = ctx, out
         self.cls = {c["name"]: i for i, c in enumerate(ctx.categories)}
+        splits = ctx.subsets.names
         for kind in ("images", "labels"):
-            for split in SPLITS:
+            for split in splits:
                 (out / kind / split).mkdir(parents=True, exist_ok=True)
-        self.counts = dict.fromkeys(SPLITS, 0)
-        self.dirs = {(kind, split): os.path.join(out, kind, split) for kind in ("images", "labels") for split in SPLITS}
+        self.counts = dict.fromkeys(splits, 0)
+        self.dirs = {(kind, split): os.path.join(out, kind, split) for kind in ("images", "labels") for split in splits}
 
     def line(self, rec: dict, obj: dict, w: int, h: int) -> str | None:
         x, y, bw, bh = obj["bbox"]
@@ -64,11 +72,11 @@ class YoloWriter:
         self.counts[split] += 1
 
     def finish(self) -> Path:
-        final = self.ctx.root / layout.EXPORTS / self.DIR
-        data = {"path": str(final.resolve()), "train": "images/train", "val": "images/val",
-                "names": {i: c["name"] for i, c in enumerate(self.ctx.categories)}}
-        head = (f"# SynthKiln {self.DIR} export: {self.counts['train']} train / {self.counts['val']} val images\n"
-                "# (split by a hash of the job seed and frame; rerun `synthkiln export` after moving the dataset)\n")
+        data = {split: f"images/{split}" for split in self.ctx.subsets.names}
+        data["names"] = {i: c["name"] for i, c in enumerate(self.ctx.categories)}
+        counts = " / ".join(f"{n} {split}" for split, n in self.counts.items())
+        head = (f"# SynthKiln {self.DIR} export: {counts} images (split by a hash of the job seed and frame).\n"
+                "# No `path`: the dataset root is this file's folder, so the export can be moved or copied.\n")
         path = self.out / "data.yaml"
         write_text(str(path), head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         return path
@@ -83,11 +91,12 @@ class YoloSegWriter(YoloWriter):
             raise DatasetError(f"{layout.record_name(rec['frame'])}: object {obj.get('name')!r} has no rle "
                                "to draw its polygon from")
         try:
-            ring = polygons.object_polygon(obj["rle"], obj["bbox"])
+            ring = polygons.object_polygon(obj["rle"], obj["bbox"], centres=True)
         except (ValueError, IndexError) as exc:   # counts that do not fit the mask's size
             raise DatasetError(f"{layout.record_name(rec['frame'])}: object {obj.get('name')!r}: rle cannot be "
                                f"decoded ({exc})") from None
         if ring is None:
             return None
-        coords = " ".join(f"{px / w:.6f} {py / h:.6f}" for px, py in ring.tolist())
+        off = VERTEX_OFFSET
+        coords = " ".join(f"{(px + off) / w:.6f} {(py + off) / h:.6f}" for px, py in ring.tolist())
         return f"{self.cls[obj['category']]} {coords}"

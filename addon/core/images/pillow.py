@@ -10,3 +10,11 @@ def import_pillow(purpose: str = "box previews"):
     except ImportError:
         raise UserError(f"{purpose} need Pillow (pip install Pillow)") from None
     return Image, ImageDraw, ImageFont
+
+
+def pillow_available() -> bool:
+    try:
+        import PIL  # noqa: F401  (only whether it imports)
+    except ImportError:
+        return False
+    return True

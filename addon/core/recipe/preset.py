@@ -259,6 +259,12 @@ def _leaf_paths(data: Any, path: tuple = ()) -> list[tuple]:
     return [path]
 
 
+def anchor_paths(recipe: Recipe, folder: str | Path) -> None:
+    """Make an edited recipe's relative input paths absolute against ``folder`` (in place), as a preset's
+    are against the layer that wrote them: the recipe can then be saved and rendered from anywhere."""
+    _anchor_paths(recipe, (), {}, str(Path(folder) / "recipe"))
+
+
 def _anchor_paths(obj: Any, path: tuple, origins: Origins, default_file: str) -> None:
     """Make relative input paths (library .blend, texture/photo/HDRI folders) relative to the preset layer
     that wrote them, so presets can be extended and run from any folder. The output folder stays

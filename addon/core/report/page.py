@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from ..fsio import atomic_write_bytes
-from ..exports.preview import pillow_available
+from ..images.pillow import pillow_available
 from . import plots
 from .model import BY_KEY, STATISTICS, Report, Stats, summary
 from .sheet import Thumb, write_real_thumbnails, write_thumbnails
