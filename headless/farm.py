@@ -26,6 +26,7 @@ import click
 
 from . import jobfiles as core
 from .options import OVERRIDE_FLAGS, Group, overrides, resolution_option
+from ..addon.core import VERSION
 from ..addon.core.errors import UserError
 from ..addon.core.fsio import atomic_write_bytes
 from ..addon.core.recipe.preset import load_preset
@@ -438,7 +439,7 @@ def flamenco(source, preset, frames, shards, out, seed, resolution, samples, job
 
 @farm.command()
 @_options
-@click.option("--image", default="synthkiln:0.1.0", show_default=True, help="Container image with SynthKiln.")
+@click.option("--image", default=f"synthkiln:{VERSION}", show_default=True, help="Container image with SynthKiln.")
 @click.option("--parallelism", type=click.IntRange(min=1), help="Pods at once [default: all shards].")
 @click.option("--claim", help="PersistentVolumeClaim (ReadWriteMany) mounted at --mount-path in every pod.")
 @click.option("--mount-path", default="/data", show_default=True)

@@ -357,7 +357,7 @@ def test_built_zip_passes_blenders_validator(built_zip):
 @needs_blender_tools
 def test_split_platform_zips_hold_only_their_platforms_wheels(manifest, wheel_paths, tmp_path, blender_ext):
     zips = build_extension.build(tmp_path, split_platforms=True)
-    assert [z.name for z in zips] == [f"synthkiln-0.1.0-{p.replace('-', '_')}.zip" for p in manifest["platforms"]]
+    assert [z.name for z in zips] == [f"synthkiln-{manifest['version']}-{p.replace('-', '_')}.zip" for p in manifest["platforms"]]
     for platform, zip_path in zip(manifest["platforms"], zips):
         wheels = [n for n in _zip_names(zip_path) if n.startswith("wheels/")]
         assert len(wheels) == len(BUNDLED) * len(SUPPORTED_PYTHONS), (platform, wheels)
@@ -366,13 +366,13 @@ def test_split_platform_zips_hold_only_their_platforms_wheels(manifest, wheel_pa
 
 
 @needs_blender_tools
-def test_build_script_end_to_end(wheel_paths, tmp_path):
+def test_build_script_end_to_end(wheel_paths, tmp_path, manifest):
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "build_extension.py"), "--no-fetch", "--output-dir", str(tmp_path)],
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (tmp_path / "synthkiln-0.1.0.zip").is_file()
+    assert (tmp_path / f"synthkiln-{manifest['version']}.zip").is_file()
 
 
 _INSTALL_SCRIPT = """
