@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -42,6 +43,46 @@ def writer_state(tag: str) -> str:
     if not host:        # a name from before host tags: its pid is only a guess
         return "alive" if _writer_alive(int(pid)) else "foreign"
     return "alive" if _writer_alive(int(pid)) else "dead"
+
+
+class UnreadableFile(Exception):
+    """Why ``read_regular`` refused a file: ``kind`` is missing, folder, special (device, pipe, socket),
+    too_big or error; callers word it for their users (a preset, a record)."""
+
+    def __init__(self, kind: str, size: int | None = None, reason: str = ""):
+        super().__init__(kind)
+        self.kind, self.size, self.reason = kind, size, reason
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. Opened without blocking and checked on the
+    open file, so a pipe or ``/dev/zero`` in its place is refused rather than read forever, and nothing can
+    be swapped in between the check and the read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise UnreadableFile("missing") from None
+    except IsADirectoryError:
+        raise UnreadableFile("folder") from None
+    except OSError as e:
+        raise UnreadableFile("error", reason=e.strerror or str(e)) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UnreadableFile("folder")
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFile("special")
+        if st.st_size > limit:
+            raise UnreadableFile("too_big", st.st_size)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise UnreadableFile("error", reason=e.strerror or str(e)) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:       # grew after the check
+        raise UnreadableFile("too_big")
+    return data
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

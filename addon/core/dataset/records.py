@@ -18,13 +18,13 @@ import json
 import math
 import os
 import re
-import stat
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import layout
 from ..errors import DatasetError
+from ..fsio import UnreadableFile, read_regular
 from ..recipe.model import OutputSettings
 from ..params.schema import SchemaError, field_specs, from_data, path_str
 
@@ -39,29 +39,15 @@ except ImportError:
 
 
 def read_bytes(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes:
-    """The bytes of a file that must be a regular file of at most ``limit`` bytes (opened without blocking,
-    so a pipe or ``/dev/zero`` in its place is refused, not read forever)."""
+    """The bytes of a file that must be a regular file of at most ``limit`` bytes (``fsio.read_regular``:
+    a pipe or ``/dev/zero`` in its place is refused, not read forever)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: missing") from None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise DatasetError(f"{path}: is not a regular file: expected a JSON file")
-        if st.st_size > limit:
-            raise DatasetError(f"{path}: is {st.st_size} bytes: expected a JSON file of at most {limit} bytes")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise DatasetError(f"{path}: is more than {limit} bytes: expected a JSON file of at most {limit} bytes")
-    return data
+        return read_regular(path, limit)
+    except UnreadableFile as e:
+        what = {"missing": "missing", "error": f"cannot read ({e.reason})",
+                "too_big": f"is {e.size if e.size is not None else f'more than {limit}'} bytes: expected a JSON file "
+                           f"of at most {limit} bytes"}.get(e.kind, "is not a regular file: expected a JSON file")
+        raise DatasetError(f"{path}: {what}") from None
 
 
 def parse_json(data: bytes, path: Path | str) -> Any:

@@ -14,15 +14,13 @@ is refused: it is nearly always the wrong file, and it would render the scene un
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import PresetError
-from ..fsio import atomic_write_bytes
+from ..fsio import UnreadableFile, atomic_write_bytes, read_regular
 from .model import Recipe
 from ..params.schema import SchemaError, field_specs, from_data, path_str, to_data
 
@@ -112,31 +110,17 @@ def _read_text(path: Path, referrer: tuple[str, int | None] | None = None) -> st
         return PresetError(what, file=file)
 
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        bundled = ", ".join(sorted(p.stem for p in BUILTIN_PRESETS.glob("*.yaml")))
-        raise fail("file not found" + (": expected a preset file relative to the preset that extends it, or "
-                                       f"the name of a bundled preset ({bundled})" if referrer else "")) from None
-    except IsADirectoryError:
-        raise fail("is a folder: expected a preset file") from None
-    except OSError as e:
-        raise fail(f"cannot be read: {e.strerror or e}") from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise fail("is a folder: expected a preset file")
-        if not stat.S_ISREG(st.st_mode):
-            raise fail("is not a regular file (a device, pipe or socket): expected a preset file")
-        if st.st_size > MAX_PRESET_BYTES:
-            raise fail(f"is {st.st_size} bytes: a preset may be at most {MAX_PRESET_BYTES} bytes (1 MiB)")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_PRESET_BYTES + 1)
-    except OSError as e:
-        raise fail(f"cannot be read: {e.strerror or e}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_PRESET_BYTES:      # grew after the check
-        raise fail(f"is more than {MAX_PRESET_BYTES} bytes: a preset may be at most {MAX_PRESET_BYTES} bytes (1 MiB)")
+        data = read_regular(path, MAX_PRESET_BYTES)
+    except UnreadableFile as e:
+        if e.kind == "missing":
+            bundled = ", ".join(sorted(p.stem for p in BUILTIN_PRESETS.glob("*.yaml")))
+            raise fail("file not found" + (": expected a preset file relative to the preset that extends it, or "
+                                           f"the name of a bundled preset ({bundled})" if referrer else "")) from None
+        size = f"is {e.size} bytes" if e.size is not None else f"is more than {MAX_PRESET_BYTES} bytes"
+        raise fail({"folder": "is a folder: expected a preset file",
+                    "special": "is not a regular file (a device, pipe or socket): expected a preset file",
+                    "too_big": f"{size}: a preset may be at most {MAX_PRESET_BYTES} bytes (1 MiB)"}.get(
+                        e.kind, f"cannot be read: {e.reason}")) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
