@@ -112,6 +112,8 @@ def place(p: Placement, rng: np.random.Generator, ctx, name: str, surf: Surface 
     dz = float(p.z.sample(rng))
     key = p.surface if p.mode == "surface" else VOLUME
     placed = ctx.frame.placed.setdefault(key, [])
+    if surf is not None and p.rotation_mode != "normal":
+        return _rest_upright(p, rng, ctx, surf, local, rot, euler, scale, dz, placed)
     for _ in range(p.max_tries):
         if surf is None:
             loc = np.array([p.x.sample(rng), p.y.sample(rng), dz])
@@ -147,6 +149,45 @@ def place(p: Placement, rng: np.random.Generator, ctx, name: str, surf: Surface 
         e = matrix_to_euler(rot_try) if p.rotation_mode == "normal" else euler
         return {"location": [float(v) for v in loc], "rotation": [float(a) for a in e], "scale": scale,
                 "visible": True, "footprint": [cx, cy, r]}
+    return {"visible": False}
+
+
+def _rest_upright(p: Placement, rng, ctx, surf: Surface, local, rot, euler, scale, dz, placed) -> dict[str, Any]:
+    """``place`` on a surface, upright: the same tries and draws as one spot at a time, found in one numpy
+    pass. Every candidate spot is drawn up front from a copy of the generator's state; the vectorised test
+    only rules out spots that surely fail, and the first one left is confirmed with the exact scalar tests
+    (footprint inside the surface, clear of what is placed) in try order, so the result never differs.
+    The generator then advances by exactly the draws of the tries made."""
+    rc = local @ rot.T
+    xy = rc[:, :2]
+    mid = (xy.min(axis=0) + xy.max(axis=0)) / 2
+    r = float(np.max(np.linalg.norm(xy - mid, axis=1)))
+    others = placed + ctx.frame.placed.get(VOLUME, [])
+    start = rng.bit_generator.state
+    centres = surf.sample_points(rng, p.max_tries)[:, :2] + mid
+    possible = surf.may_hold_discs(centres, r + p.margin)
+    if others:
+        q = np.asarray(others, dtype=float)
+        gap = np.hypot(centres[:, :1] - q[:, 0], centres[:, 1:] - q[:, 1]) - (r + q[:, 3] + p.min_spacing)
+        possible &= (gap >= -1e-7).all(axis=1)
+    rng.bit_generator.state = start
+    tried = 0
+    for j in np.flatnonzero(possible):
+        for _ in range(j + 1 - tried):          # the draws of the tries up to j, as the one-by-one loop made them
+            point, normal = surf.sample(rng)
+        tried = j + 1
+        cx, cy = float(point[0] + mid[0]), float(point[1] + mid[1])
+        if not surf.holds_disc(cx, cy, r + p.margin):
+            continue
+        if any(math.hypot(cx - q[0], cy - q[1]) < r + q[3] + p.min_spacing for q in others):
+            continue
+        # rest on the plane of the face under the point: every corner at or above it
+        plane = point[2] - (normal[0] * rc[:, 0] + normal[1] * rc[:, 1]) / normal[2]
+        loc = np.array([point[0], point[1], float(np.max(plane - rc[:, 2])) + dz])
+        placed.append((cx, cy, float(loc[2]), r))
+        return {"location": [float(v) for v in loc], "rotation": [float(a) for a in euler], "scale": scale,
+                "visible": True, "footprint": [cx, cy, r]}
+    rng.random(3 * (p.max_tries - tried))       # the draws of the remaining tries
     return {"visible": False}
 
 

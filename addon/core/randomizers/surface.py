@@ -135,6 +135,36 @@ class Surface:
         """True when a disc of radius ``r`` around (x, y) lies inside the surface (seen from above)."""
         return self.locate(x, y) >= 0 and self.edge_distance(x, y) >= r
 
+    # -- many candidates at once: placement tries a hundred spots per object; numpy per spot costs ~100 us
+    def sample_points(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """The points of the next ``n`` ``sample`` calls (the same draws, in the same order), as (n, 3)."""
+        draws = rng.random((n, 3))
+        i = np.minimum(np.searchsorted(self.cdf, draws[:, 0] * self.area, side="right"), len(self.cdf) - 1)
+        u, v = draws[:, 1].copy(), draws[:, 2].copy()
+        flip = u + v > 1.0
+        u[flip], v[flip] = 1.0 - u[flip], 1.0 - v[flip]
+        t = self.tris[i]
+        return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+
+    def may_hold_discs(self, xy: np.ndarray, r: float, slack: float = 1e-7) -> np.ndarray:
+        """For (n, 2) centres: False where a disc of radius ``r`` surely does not fit (``holds_disc`` is
+        False by more than ``slack``); True where it fits or is too close to tell. A prefilter: callers
+        confirm with ``holds_disc``, so rounding in the vectorised maths never changes a result."""
+        x, y = xy[:, :1], xy[:, 1:2]
+        d = self._det[None, :]
+        safe = np.where(np.abs(d) > 1e-15, d, 1.0)
+        l1 = ((self._b[:, 1] - self._c[:, 1]) * (x - self._c[:, 0]) + (self._c[:, 0] - self._b[:, 0]) * (y - self._c[:, 1])) / safe
+        l2 = ((self._c[:, 1] - self._a[:, 1]) * (x - self._c[:, 0]) + (self._a[:, 0] - self._c[:, 0]) * (y - self._c[:, 1])) / safe
+        e = 1e-9 + slack
+        inside = ((np.abs(d) > 1e-15) & (l1 >= -e) & (l2 >= -e) & (l1 + l2 <= 1 + e)).any(axis=1)
+        if not len(self.edges):
+            return inside
+        a, ab = self.edges[:, 0], self.edges[:, 1] - self.edges[:, 0]
+        rel = xy[:, None, :] - a[None]
+        t = np.clip((rel * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-30), 0.0, 1.0)
+        dist = np.sqrt((((a + t[..., None] * ab) - xy[:, None, :]) ** 2).sum(-1)).min(axis=1)
+        return inside & (dist >= r - slack)
+
 
 def _clip_polygon(poly: list, axis: int, bound: float, keep_above: bool) -> list:
     """Sutherland-Hodgman: the part of a planar polygon on one side of ``x[axis] = bound``."""
