@@ -9,6 +9,7 @@ no Blender (validate, export, check) runs without importing ``bpy``, and every i
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -17,15 +18,17 @@ import click
 from ..addon.core import VERSION
 from ..addon.core.dataset import jobreport
 from ..addon.core.errors import UserError
+from ..addon.bridge.envvars import STRICT_ASSETS
 from ..addon.core.exports import build as exports
 from ..addon.core.exports.common import Split
 from ..addon.core.report import build as report_build
 from . import api
+from . import assets as assets_cmd
 from . import farm
 from . import rendering
 from . import status as status_cmd
 from . import workers as pool
-from .options import Group, resolution_option
+from .options import DEVICE_CHOICES, Group, resolution_option
 from .progress import Display
 
 
@@ -46,12 +49,18 @@ def main() -> None:
                               "e.g. SLURM_ARRAY_TASK_ID/8.")
 @click.option("--resolution", callback=resolution_option, help="WxH, e.g. 320x240.")
 @click.option("--samples", type=click.IntRange(min=1), help="Cycles samples per pixel.")
+@click.option("--device", type=click.Choice(DEVICE_CHOICES), help="render.device: CPU, GPU or auto.")
+@click.option("--strict", is_flag=True, help="A model file an asset pool cannot import stops the job "
+                                             "(default: skipped, and named in the job report).")
 @pool.options
-def render(source: Path, preset, frames, out, seed, shard, resolution, samples, workers, recycle):
+def render(source: Path, preset, frames, out, seed, shard, resolution, samples, workers, recycle, device=None,
+           strict=False):
     """Render a dataset from SOURCE: a preset .yaml, a .blend, or a .blend with --preset.
 
     Resumes by default: frames that already have a record are skipped."""
-    req = rendering.prepare(source, preset, frames, seed, out, resolution, samples, shard)
+    if strict:      # read by the bridge; worker processes inherit it
+        os.environ[STRICT_ASSETS] = "1"
+    req = rendering.prepare(source, preset, frames, seed, out, resolution, samples, shard, device=device)
     display = Display()
     t0 = time.perf_counter()
 
@@ -164,6 +173,23 @@ def validate(preset: Path):
                f"{recipe.output.frames} frames)")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def devices(as_json: bool):
+    """List the GPUs Blender sees here (per Cycles backend) and what render.device auto would pick."""
+    import json
+    from .runtime import render_devices
+    found = render_devices()
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    click.echo(f"Blender {found['blender']}; CPU: {found['cpu']}")
+    for backend, gpus in found["gpus"].items():
+        click.echo(f"{backend}: " + (", ".join(f"{g['name']} [{g['id']}]" for g in gpus) or "none"))
+    click.echo(f"render.device auto picks: {found['auto']}")
+
+
 main.add_command(status_cmd.status)
 main.add_command(status_cmd.merge)
 main.add_command(farm.farm)
+main.add_command(assets_cmd.assets)

@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 
 from . import jobfiles as core
-from .options import OVERRIDE_FLAGS, Group, overrides, resolution_option
+from .options import DEVICE_CHOICES, OVERRIDE_FLAGS, Group, overrides, resolution_option
 from ..addon.core import VERSION
 from ..addon.core.errors import UserError
 from ..addon.core.fsio import atomic_write_bytes
@@ -53,6 +53,9 @@ def _options(f):
         click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Job seed."),
         click.option("--resolution", callback=resolution_option, help="WxH, e.g. 320x240."),
         click.option("--samples", type=click.IntRange(min=1), help="Cycles samples per pixel."),
+        click.option("--device", type=click.Choice(DEVICE_CHOICES), help="render.device for every task."),
+        click.option("--gpus", type=click.IntRange(min=0), help="GPUs each task asks the engine for [default: 1 "
+                     "when render.device is GPU (--device or the preset), else 0]."),
         click.option("--job-dir", type=click.Path(file_okay=False), help="Where the job files go "
                      "[default: OUT/jobs/<engine>]."),
         click.option("--python", "python", help="Python with SynthKiln installed, as the farm's machines "
@@ -67,10 +70,11 @@ def _options(f):
     return f
 
 
-def _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name,
+def _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device, gpus,
               local: bool = True) -> core.FarmJob:
     """Check what can be checked here, so a mistake fails now and not on the farm an hour later. Local
     engines share this machine's file system: paths become absolute and the preset is validated."""
+    device_asked = device
     if local:
         src = Path(source)
         for path in (src, Path(preset) if preset else None):
@@ -79,14 +83,16 @@ def _make_job(source, preset, frames, shards, out, seed, resolution, samples, py
         if preset and src.suffix.lower() != ".blend":
             raise UserError("--preset goes with a .blend SOURCE; with a preset SOURCE, use `extends:` to layer presets")
         if src.suffix.lower() != ".blend":
-            load_preset(src, overrides(frames, seed, out, resolution, samples), OVERRIDE_FLAGS)
+            recipe = load_preset(src, overrides(frames, seed, out, resolution, samples, device), OVERRIDE_FLAGS)
+            device_asked = recipe.render.device
         source, out = str(src.resolve()), str(Path(out).resolve())
         preset = str(Path(preset).resolve()) if preset else None
     job = core.FarmJob(
         source=source, out=out, frames=frames, shards=shards,
         python=python or (os.path.abspath(sys.executable) if local else "python"), preset=preset, seed=seed,
         resolution=f"{resolution[0]}x{resolution[1]}" if resolution else None, samples=samples,
-        name=name or f"synthkiln-{Path(source).stem}", retries=retries)
+        name=name or f"synthkiln-{Path(source).stem}", retries=retries, device=device,
+        gpus=gpus if gpus is not None else int(device_asked == "GPU"))
     job.check()
     return job
 
@@ -171,10 +177,12 @@ def submit_slurm(script: Path) -> str:
 @click.option("--mem", help="sbatch --mem per task, e.g. 8G.")
 @click.option("--sbatch-arg", "sbatch_args", multiple=True, help="Any other sbatch option, e.g. --gres=gpu:1 "
               "(repeatable).")
-def slurm(source, preset, frames, shards, out, seed, resolution, samples, job_dir, python, retries, name, submit,
+def slurm(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
+          retries, name, submit,
           max_running, max_array_size, partition, time_limit, cpus_per_task, mem, sbatch_args):
     """Slurm: an sbatch array script, one array task per shard (SLURM_ARRAY_TASK_ID)."""
-    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name)
+    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
+                    gpus)
     d = _job_dir(job_dir, job, "slurm")
     limit = max_array_size or slurm_max_array_size() or core.SLURM_MAX_ARRAY_SIZE
     script = core.slurm_script(job, str(d / "logs"), max_running=max_running, max_array_size=limit,
@@ -219,10 +227,12 @@ def run_openjd(d: Path, job: core.FarmJob, shards: list[int] | None = None) -> l
 
 @farm.command()
 @_options
-def openjd(source, preset, frames, shards, out, seed, resolution, samples, job_dir, python, retries, name, submit):
+def openjd(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
+           retries, name, submit):
     """Open Job Description (AWS Deadline Cloud): a job bundle, one task per shard; --submit runs it here
     with `openjd run`."""
-    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name)
+    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
+                    gpus)
     d = _job_dir(job_dir, job, "openjd")
     params = core.openjd_parameters(job)
     bundle_values = {"parameterValues": [{"name": k, "value": v} for k, v in params.items()]}
@@ -283,7 +293,7 @@ def run_dask(d: Path, job: core.FarmJob, scheduler: str | None = None, workers: 
             client = Client(scheduler, timeout="30s")
         else:
             cluster = LocalCluster(n_workers=workers or min(len(todo), os.cpu_count() or 1), threads_per_worker=1,
-                                   processes=False, dashboard_address=None)
+                                   processes=False, dashboard_address=None, resources=core.dask_resources(job))
             client = Client(cluster)
     except OSError as e:
         raise UserError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
@@ -293,7 +303,7 @@ def run_dask(d: Path, job: core.FarmJob, scheduler: str | None = None, workers: 
     batched_log.addFilter(_no_closed_comm)
     try:
         futures = {client.submit(fn, job.command(k), str(d / "logs" / f"shard-{k}.log"), k, key=f"{prefix}-shard-{k}",
-                                 retries=job.retries, pure=False): k for k in todo}
+                                 retries=job.retries, pure=False, resources=core.dask_resources(job)): k for k in todo}
         for fut in as_completed(futures):
             k = futures[fut]
             try:
@@ -335,10 +345,12 @@ if __name__ == "__main__":
 @click.option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (start its workers with "
               "--nthreads 1: one Blender each) [default: a local cluster].")
 @click.option("--workers", type=click.IntRange(min=1), help="Local cluster workers [default: min(shards, CPUs)].")
-def dask(source, preset, frames, shards, out, seed, resolution, samples, job_dir, python, retries, name, submit,
+def dask(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
+         retries, name, submit,
          scheduler, workers):
     """Dask: one task per shard on a scheduler or a local cluster, retried by Dask; --submit waits for it."""
-    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name)
+    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
+                    gpus)
     d = _job_dir(job_dir, job, "dask")
     record = _write(d, "dask", job, {"run_dask.py": _DASK_RUNNER}, options=dict(scheduler=scheduler, workers=workers))
     if submit:
@@ -418,13 +430,15 @@ def submit_flamenco(manager: str, body: dict) -> str:
 @_options
 @click.option("--manager", help="Flamenco Manager URL for --submit, e.g. http://manager:8080.")
 @click.option("--priority", type=click.IntRange(0, 100), default=50, show_default=True)
-def flamenco(source, preset, frames, shards, out, seed, resolution, samples, job_dir, python, retries, name, submit,
+def flamenco(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
+             retries, name, submit,
              manager, priority):
     """Flamenco 3: a job type script (scripts/synthkiln_render.js on the Manager) and this job's
     submission; --submit posts it to --manager."""
     if submit and not manager:
         raise UserError("--submit needs --manager URL (the Flamenco Manager)")
-    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name)
+    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
+                    gpus)
     d = _job_dir(job_dir, job, "flamenco")
     body = core.flamenco_submission(job, priority)
     record = _write(d, "flamenco", job, {"synthkiln_render.js": core.flamenco_job_type(job),
@@ -437,6 +451,16 @@ def flamenco(source, preset, frames, shards, out, seed, resolution, samples, job
 
 # -- Kubernetes ---------------------------------------------------------------------------------------
 
+def _labels(pairs) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--node-selector {pair!r}: expected KEY=VALUE, e.g. nvidia.com/gpu.present=true")
+        out[key.strip()] = value.strip()
+    return out
+
+
 @farm.command()
 @_options
 @click.option("--image", default=f"synthkiln:{VERSION}", show_default=True, help="Container image with SynthKiln.")
@@ -446,15 +470,23 @@ def flamenco(source, preset, frames, shards, out, seed, resolution, samples, job
 @click.option("--cpu", help="CPU request per pod, e.g. 4.")
 @click.option("--memory", help="Memory request per pod, e.g. 8Gi.")
 @click.option("--namespace")
-def k8s(source, preset, frames, shards, out, seed, resolution, samples, job_dir, python, retries, name, submit,
-        image, parallelism, claim, mount_path, cpu, memory, namespace):
+@click.option("--gpu-resource", default="nvidia.com/gpu", show_default=True,
+              help="The GPU device plugin's resource name (amd.com/gpu, gpu.intel.com/i915, ...).")
+@click.option("--node-selector", "node_selector", multiple=True, metavar="KEY=VALUE",
+              help="Run only on nodes with this label, e.g. nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3 "
+                   "(repeatable).")
+def k8s(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
+        retries, name, submit,
+        image, parallelism, claim, mount_path, cpu, memory, namespace, gpu_resource, node_selector):
     """Kubernetes: an Indexed Job, one pod per shard (JOB_COMPLETION_INDEX); paths are container paths.
     --submit runs `kubectl create -f`."""
-    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name,
+    job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
+                    gpus,
                     local=False)
     d = _job_dir(job_dir or Path("jobs") / "k8s", job, "k8s")
     manifest = core.k8s_job(job, image=image, parallelism=parallelism, claim=claim, mount_path=mount_path,
-                            cpu=cpu, memory=memory, namespace=namespace)
+                            cpu=cpu, memory=memory, namespace=namespace, gpu_resource=gpu_resource,
+                            node_selector=_labels(node_selector))
     record = _write(d, "k8s", job, {"job.yaml": core.to_yaml(manifest)})
     if submit:
         created = _run_tool(["kubectl", "create", "-f", str(d / "job.yaml"), "-o", "name"], "--submit").stdout.strip()

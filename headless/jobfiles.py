@@ -39,6 +39,8 @@ class FarmJob:
     samples: int | None = None
     name: str = "synthkiln"
     retries: int = 2                     # extra attempts of a failed shard (the engine's, or the script's)
+    device: str | None = None            # passed through to `render --device` (CPU, GPU, auto)
+    gpus: int = 0                        # GPUs each task asks its engine for (Slurm gres, k8s limits, ...)
 
     def check(self) -> None:
         if self.frames < 1:
@@ -48,6 +50,10 @@ class FarmJob:
                             "a shard with no frames would only start Blender)")
         if self.retries < 0:
             raise UserError(f"--retries {self.retries}: expected 0 or more")
+        if self.gpus < 0:
+            raise UserError(f"--gpus {self.gpus}: expected 0 or more")
+        if self.device is not None and self.device not in ("CPU", "GPU", "auto"):
+            raise UserError(f"--device {self.device!r}: expected CPU, GPU or auto")
 
     def render_args(self, shard: str | int) -> list[str]:
         """Arguments after the interpreter: ``-m synthkiln render ... --shard <shard>/<n>``; ``shard`` is an
@@ -56,7 +62,8 @@ class FarmJob:
         if self.preset:
             args += ["--preset", self.preset]
         args += ["--frames", str(self.frames), "--out", self.out]
-        for flag, value in (("--seed", self.seed), ("--resolution", self.resolution), ("--samples", self.samples)):
+        for flag, value in (("--seed", self.seed), ("--resolution", self.resolution), ("--samples", self.samples),
+                            ("--device", self.device)):
             if value is not None:
                 args += [flag, str(value)]
         return args + ["--shard", f"{shard}/{self.shards}"]
@@ -120,6 +127,8 @@ def slurm_script(job: FarmJob, log_dir: str, *, indices: Iterable[int] | None = 
                         ("--mem", mem)):
         if value is not None:
             directives.append(f"{flag}={value}")
+    if job.gpus:        # generic resource: every Slurm with GPUs configures gres (--gpus-per-task needs cons_tres)
+        directives.append(f"--gres=gpu:{job.gpus}")
     directives += list(extra)
     attempts = job.retries + 1
     cmd = shlex.join(job.command("SLURM_ARRAY_TASK_ID"))
@@ -173,18 +182,21 @@ def openjd_template(job: FarmJob) -> dict[str, Any]:
     if job.preset:
         params.append({"name": "Preset", "type": "PATH", "objectType": "FILE", "dataFlow": "IN",
                        "description": "Preset applied over the .blend's recipe"})
+    step: dict[str, Any] = {
+        "name": OPENJD_STEP,
+        "parameterSpace": {"taskParameterDefinitions": [
+            {"name": OPENJD_TASK_PARAM, "type": "INT", "range": f"0-{job.shards - 1}"}]},
+        "script": {"actions": {"onRun": {"command": "{{Param.Python}}", "args": args}}},
+    }
+    if job.gpus:        # Deadline Cloud schedules a task only on a worker with this many GPUs
+        step["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": job.gpus}]}
     return {
         "specificationVersion": "jobtemplate-2023-09",
         "name": job.name[:128],
         "description": f"SynthKiln: {job.frames} frames in {job.shards} shards (one task per shard)",
         "parameterDefinitions": params,
         "jobEnvironments": [{"name": "SynthKiln", "variables": {"PYTHONUNBUFFERED": "1"}}],
-        "steps": [{
-            "name": OPENJD_STEP,
-            "parameterSpace": {"taskParameterDefinitions": [
-                {"name": OPENJD_TASK_PARAM, "type": "INT", "range": f"0-{job.shards - 1}"}]},
-            "script": {"actions": {"onRun": {"command": "{{Param.Python}}", "args": args}}},
-        }],
+        "steps": [step],
     }
 
 
@@ -223,6 +235,7 @@ function shardArgs(settings, shard) {
     if (settings.seed >= 0) args.push("--seed", String(settings.seed));
     if (settings.resolution) args.push("--resolution", settings.resolution);
     if (settings.samples > 0) args.push("--samples", String(settings.samples));
+    if (settings.device) args.push("--device", settings.device);
     args.push("--shard", `${shard}/${settings.shards}`);
     return args;
 }
@@ -244,7 +257,8 @@ function compileJob(job) {
 def flamenco_settings(job: FarmJob) -> dict[str, Any]:
     return {"python": job.python, "source": job.source, "preset": job.preset or "", "out": job.out,
             "frames": job.frames, "shards": job.shards, "seed": -1 if job.seed is None else job.seed,
-            "resolution": job.resolution or "", "samples": job.samples or 0}
+            "resolution": job.resolution or "", "samples": job.samples or 0, "device": job.device or "",
+            "gpus": job.gpus}
 
 
 def flamenco_job_type(job: FarmJob) -> str:
@@ -252,7 +266,8 @@ def flamenco_job_type(job: FarmJob) -> str:
     job.check()
     kinds = {"python": ("string", "file_path"), "source": ("string", "file_path"), "preset": ("string", "file_path"),
              "out": ("string", "dir_path"), "frames": ("int32", None), "shards": ("int32", None),
-             "seed": ("int32", None), "resolution": ("string", None), "samples": ("int32", None)}
+             "seed": ("int32", None), "resolution": ("string", None), "samples": ("int32", None),
+             "device": ("string", None), "gpus": ("int32", None)}
     required = {"python", "source", "out", "frames", "shards"}
     settings = []
     for key, default in flamenco_settings(job).items():
@@ -262,6 +277,8 @@ def flamenco_job_type(job: FarmJob) -> str:
             s["subtype"] = subtype
         if key in required:
             s["required"] = True
+        if key == "gpus":       # Flamenco has no GPU scheduling: run GPU jobs on GPU workers (worker tags)
+            s["description"] = "GPUs each task needs: give the job a worker tag of GPU workers"
         settings.append(s)
     body = "[\n" + "".join(f"        {json.dumps(s)},\n" for s in settings) + "    ]"
     return _FLAMENCO_JS % {"settings": body}
@@ -278,10 +295,13 @@ def flamenco_submission(job: FarmJob, priority: int = 50) -> dict[str, Any]:
 
 def k8s_job(job: FarmJob, *, image: str, parallelism: int | None = None, claim: str | None = None,
             mount_path: str = "/data", cpu: str | None = None, memory: str | None = None,
-            namespace: str | None = None) -> dict[str, Any]:
+            namespace: str | None = None, gpu_resource: str = "nvidia.com/gpu",
+            node_selector: dict[str, str] | None = None) -> dict[str, Any]:
     """An Indexed Job: ``completions`` = shards, each pod renders ``--shard JOB_COMPLETION_INDEX/n`` (the
     index Kubernetes sets in every pod). ``backoffLimitPerIndex`` retries a failed shard on its own
-    (Kubernetes >= 1.29); ``claim`` mounts a ReadWriteMany PersistentVolumeClaim shared by all pods."""
+    (Kubernetes >= 1.29); ``claim`` mounts a ReadWriteMany PersistentVolumeClaim shared by all pods.
+    ``job.gpus`` become a limit of ``gpu_resource`` (the device plugin's name: ``nvidia.com/gpu``,
+    ``amd.com/gpu``, ...); ``node_selector`` picks the nodes (e.g. a GPU model label)."""
     job.check()
     for path in (job.source, job.out):
         if not path.startswith("/"):
@@ -295,7 +315,11 @@ def k8s_job(job: FarmJob, *, image: str, parallelism: int | None = None, claim: 
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
     if requests:
         container["resources"] = {"requests": requests}
+    if job.gpus:        # extended resources are set as limits (the request follows)
+        container.setdefault("resources", {})["limits"] = {gpu_resource: job.gpus}
     pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    if node_selector:
+        pod["nodeSelector"] = dict(node_selector)
     if claim:
         container["volumeMounts"] = [{"name": "data", "mountPath": mount_path}]
         pod["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
@@ -316,3 +340,11 @@ def k8s_job(job: FarmJob, *, image: str, parallelism: int | None = None, claim: 
 
 def to_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100_000, allow_unicode=True)
+
+
+# -- Dask ---------------------------------------------------------------------------------------------
+
+def dask_resources(job: FarmJob) -> dict[str, int] | None:
+    """Worker resources each task needs: a GPU task runs only on workers started with ``--resources GPU=N``
+    (a local cluster gets them per worker)."""
+    return {"GPU": job.gpus} if job.gpus else None

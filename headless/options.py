@@ -44,11 +44,14 @@ def resolution_option(ctx, param, value):
 
 # Where each override comes from, so an error in one names the flag, not the preset line it replaced.
 OVERRIDE_FLAGS = {("output", "frames"): "--frames", ("output", "seed"): "--seed", ("output", "directory"): "--out",
-                  ("render", "resolution"): "--resolution", ("render", "samples"): "--samples"}
+                  ("render", "resolution"): "--resolution", ("render", "samples"): "--samples",
+                  ("render", "device"): "--device"}
+
+DEVICE_CHOICES = ("CPU", "GPU", "auto")    # --device: render.device from the command line (farm GPU jobs)
 
 
 def overrides(frames: int | None, seed: int | None, out: str | Path | None, resolution: tuple[int, int] | None,
-              samples: int | None) -> dict:
+              samples: int | None, device: str | None = None) -> dict:
     """Recipe-shaped overrides for the options given (None: not given); ``out`` becomes absolute."""
     o: dict = {}
     if frames is not None:
@@ -61,4 +64,6 @@ def overrides(frames: int | None, seed: int | None, out: str | Path | None, reso
         o.setdefault("render", {})["resolution"] = list(resolution)
     if samples is not None:
         o.setdefault("render", {})["samples"] = samples
+    if device is not None:
+        o.setdefault("render", {})["device"] = device
     return o

@@ -57,6 +57,8 @@ class LogFeed(logging.Handler):
         done, total = getattr(record, "sk_done", None), getattr(record, "sk_total", None)
         if done is not None:
             self.callback(getattr(record, "sk_frame", "?"), done, total)
+        elif getattr(record, "sk_device", None) or record.levelno >= logging.WARNING:
+            click.echo(record.getMessage(), err=True)   # the render device, once; auto's fallback warning
 
     def __enter__(self) -> "LogFeed":
         log = logging.getLogger(LOGGER)

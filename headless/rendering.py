@@ -45,6 +45,7 @@ class Request:
     overrides: dict = field(default_factory=dict)
     recipe: Recipe | None = None
     origins: dict = field(default_factory=dict)
+    device: str | None = None            # --device: render.device for this job
 
     @property
     def blend(self) -> Path | None:
@@ -58,7 +59,8 @@ class Request:
         """The ``render`` command's arguments for this request, less ``--shard`` (what a pool child gets)."""
         out = [str(self.source)]
         for flag, value in (("--preset", self.preset), ("--frames", self.frames), ("--out", self.out),
-                            ("--seed", self.seed), ("--resolution", self.resolution), ("--samples", self.samples)):
+                            ("--seed", self.seed), ("--resolution", self.resolution), ("--samples", self.samples),
+                            ("--device", self.device)):
             if value is not None:
                 out += [flag, "x".join(map(str, value)) if isinstance(value, tuple) else str(value)]
         return out
@@ -66,16 +68,16 @@ class Request:
 
 def prepare(source: Path, preset: Path | None = None, frames: int | None = None, seed: int | None = None,
             out: Path | None = None, resolution: tuple[int, int] | None = None, samples: int | None = None,
-            shard: str | None = None, *, out_name: str = "--out") -> Request:
+            shard: str | None = None, *, out_name: str = "--out", device: str | None = None) -> Request:
     """Check a render request before Blender starts: the files exist, the preset fits the schema (with the
     overrides), the shard parses, the output folder can be written. ``out_name`` names ``out`` in messages."""
     req = Request(Path(source), Path(preset) if preset is not None else None, frames, seed,
-                  Path(out) if out is not None else None, resolution, samples, shard)
+                  Path(out) if out is not None else None, resolution, samples, shard, device=device)
     if req.blend is None and preset is not None:
         raise UserError("--preset goes with a .blend SOURCE; with a preset SOURCE, use `extends:` to layer presets")
     if req.blend is not None and not req.blend.is_file():
         raise UserError(f"{req.blend}: file not found")
-    req.overrides = options.overrides(frames, seed, out, resolution, samples)
+    req.overrides = options.overrides(frames, seed, out, resolution, samples, device)
     req.shard = parse_shard(shard, dict(os.environ))
     if req.yaml_path is not None:
         req.recipe = load_preset(req.yaml_path, req.overrides, options.OVERRIDE_FLAGS)   # fail fast, before Blender
@@ -216,7 +218,7 @@ def blend_frames(req: Request, python: str = sys.executable) -> int:
     """The frame count of a .blend request, read by a child process that opens the scene."""
     kw = {"source": str(req.source), "preset": str(req.preset) if req.preset else None, "frames": req.frames,
           "seed": req.seed, "out": str(req.out) if req.out else None, "resolution": req.resolution,
-          "samples": req.samples, "shard": req.shard_text}
+          "samples": req.samples, "shard": req.shard_text, "device": req.device}
     p = subprocess.run([python, "-c", _PROBE, json.dumps(kw)], capture_output=True, text=True,
                        stdin=subprocess.DEVNULL)
     errors = [ln.removeprefix("Error:").strip() for ln in p.stderr.splitlines() if ln.startswith("Error:")]

@@ -90,3 +90,15 @@ def output_dir(recipe: Recipe) -> Path:
 def scene_recipe(overrides: str) -> Recipe:
     """The open scene's recipe with the command line's overrides, as the render operator will read it."""
     return scene_recipes.scene_recipe(bpy.context.scene, overrides)
+
+
+def render_devices() -> dict:
+    """What Cycles lists here: the CPU, GPUs per backend (name and id), and ``render.device auto``'s pick."""
+    from ..addon.bridge import compat
+    from ..addon.core import devices
+    start()
+    listed = compat.gpu_devices(devices.BACKENDS)
+    available = {b: [devices.Device(b, n, i) for n, i in found] for b, found in listed.items()}
+    return {"blender": compat.version_string(), "cpu": compat.cpu_name(),
+            "gpus": {b: [{"name": n, "id": i} for n, i in found] for b, found in listed.items()},
+            "auto": devices.choose("auto", "auto", available).label()}

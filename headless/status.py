@@ -29,6 +29,10 @@ class _ProgressBeat(logging.Handler):
 
     def emit(self, record):
         self.beat.log(record.getMessage())
+        device = getattr(record, "sk_device", None)
+        if device:
+            self.beat.data["device"] = device
+            self.beat.write()
         frame = getattr(record, "sk_frame", None)
         if frame is not None:
             self.beat.frame(frame, getattr(record, "sk_done", None))

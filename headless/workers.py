@@ -14,6 +14,7 @@ and the Python API (``synthkiln.render``, always) render through here."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import selectors
 import shutil
@@ -30,6 +31,8 @@ from typing import Callable
 import click
 
 from ..addon.bridge.envvars import DEFER_EXPORTS  # children leave the exports to the parent
+from ..addon.bridge.envvars import GPU as GPU_ENV, THREADS as THREADS_ENV
+from ..addon.core import devices
 from ..addon.core.dataset import layout
 from ..addon.core.dataset import status as core
 from ..addon.core.errors import Interrupted, UserError
@@ -43,6 +46,7 @@ CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool the
 POLL_S = 0.25
 SCRATCH = "synthkiln-worker-"     # + the pool's pid: a child's TMPDIR
 STOP_GRACE_S = 5.0
+DEVICE_LINE = "device: "          # a child's first line: what it renders on (bridge/pipeline.py)
 
 # Runs first in every child: die with the parent (Linux), then become the render command.
 _LAUNCH = ("import ctypes, os, sys\n"
@@ -59,9 +63,49 @@ def options(f):
     """The pool's options, for the ``render`` command."""
     f = click.option("--recycle", type=click.IntRange(min=1), default=DEFAULT_RECYCLE, show_default=True,
                      help="Restart Blender after this many frames (bounded memory on long jobs).")(f)
-    f = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Render in this many local processes (set render.threads to cores/N).")(f)
+    f = click.option("--workers", default="1", show_default=True, callback=_workers_option, metavar="N|auto",
+                     help="Render in this many local processes (set render.threads to cores/N); auto: one per GPU, "
+                          "or on the CPU processes x threads sized by frame size.")(f)
     return f
+
+
+def _workers_option(ctx, param, value):
+    try:
+        return devices.parse_workers(value)
+    except UserError as e:
+        raise click.BadParameter(str(e).split(": ", 1)[-1]) from None
+
+
+def list_devices(python: str = sys.executable) -> dict[str, list[devices.Device]]:
+    """The GPUs Blender sees here, per backend, read by a child process (``synthkiln devices --json``): the
+    pool's parent never imports bpy."""
+    p = subprocess.run([python, "-m", "synthkiln", "devices", "--json"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, env={**os.environ, CHILD: "1"})
+    if p.returncode:
+        tail = (p.stderr or p.stdout).strip().splitlines()
+        raise UserError(f"cannot list the render devices: {tail[-1] if tail else f'exit status {p.returncode}'}")
+    data = json.loads(p.stdout.strip().splitlines()[-1])
+    return {b: [devices.Device(b, d["name"], d["id"]) for d in found] for b, found in data["gpus"].items()}
+
+
+def auto_slots(recipe: Recipe, frames: int, python: str = sys.executable,
+               cpus: int | None = None) -> tuple[list[devices.WorkerSlot], devices.Choice]:
+    """``--workers auto``: the device the recipe asks for on this machine, and one slot per worker
+    (``devices.plan_workers``). A GPU asked for where none is usable fails here, before any child starts."""
+    rs = recipe.render
+    available = list_devices(python) if rs.device != "CPU" else {}
+    choice = devices.choose(rs.device, rs.gpu_backend, available)
+    if cpus is None:        # the cores this process may use (a Slurm or container limit), not the machine's
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return devices.plan_workers(cpus, tuple(rs.resolution), frames, choice), choice
+
+
+def slot_env(slot: devices.WorkerSlot) -> dict[str, str]:
+    """A child's share of the machine: its CPU threads and its one GPU (by Cycles id)."""
+    env = {THREADS_ENV: str(slot.threads)}
+    if slot.gpu is not None:
+        env[GPU_ENV] = slot.gpu.id
+    return env
 
 
 def wanted(workers: int, recycle: int, shard: Shard, total: int) -> bool:
@@ -76,9 +120,21 @@ def dispatch(args: list[str], root: Path, recipe: Recipe, shard: Shard, workers:
              progress: Callable[[int, int, int], None] | None = None) -> bool:
     """Render through the pool if ``wanted``; False: the caller renders in-process."""
     total = recipe.output.frames
+    slots = None
+    if workers == "auto":
+        if os.environ.get(CHILD) == "1":
+            return False
+        slots, choice = auto_slots(recipe, len(shard.frames(total)))
+        workers = len(slots)
+        if not wanted(workers, recycle, shard, total):
+            return False
+        if choice.warning:
+            click.echo(f"Warning: {choice.warning}", err=True)
+        click.echo(f"workers: {workers} x " + ", ".join(sorted({s.label() for s in slots})), err=True)
     if not wanted(workers, recycle, shard, total):
         return False
-    run_workers(args, root, total, shard=shard, workers=workers, recycle=recycle, progress=progress, recipe=recipe)
+    run_workers(args, root, total, shard=shard, workers=workers, recycle=recycle, progress=progress, recipe=recipe,
+                slots=slots)
     return True
 
 
@@ -106,6 +162,7 @@ class _Worker:
     buf: bytes = b""
     lines: collections.deque = field(default_factory=lambda: collections.deque(maxlen=core.LOG_LINES))
     error: str | None = None
+    env: dict = field(default_factory=dict)     # --workers auto: the child's threads and GPU
 
 
 class _Stop(Exception):
@@ -122,7 +179,8 @@ def _done(root: Path) -> set[int]:
 
 def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard(), workers: int = 1,
                 recycle: int = DEFAULT_RECYCLE, retries: int = 2, python: str = sys.executable,
-                progress: Callable[[int, int, int], None] | None = None, recipe: Recipe | None = None) -> int:
+                progress: Callable[[int, int, int], None] | None = None, recipe: Recipe | None = None,
+                slots: list[devices.WorkerSlot] | None = None) -> int:
     """Render ``shard`` of the job (``total`` frames) into ``root`` with a pool; ``args`` are the render
     command's arguments without ``--shard``/``--workers``/``--recycle``. Returns frames rendered.
     ``progress(frame, done, total)`` is called as each frame's record appears (done and total count the
@@ -133,7 +191,8 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     ``retries`` times. Either way the finished frames stay and a rerun resumes. Ctrl-C or SIGTERM (caught
     only when called on the main thread) stop every child and raise ``Interrupted``; so does any other
     exception (one raised by ``progress`` too), after stopping every child. With ``recipe``, a folder
-    holding another job is refused before any child starts (even a complete one, where none would)."""
+    holding another job is refused before any child starts (even a complete one, where none would).
+    ``slots`` (one per worker, from ``auto_slots``) pin each worker's children to a GPU and a thread count."""
     root = Path(root)
     if recipe is not None:
         claim_job(root, recipe)
@@ -144,7 +203,11 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     for w, (share, chunks) in enumerate(plan(shard, workers, total, recycle)):
         beat = core.Heartbeat(root, share, total)
         beat.data["done"] = sum(1 for i in share.frames(total) if i in done)
-        pool.append(_Worker(w, share, collections.deque(chunks), beat))
+        wk = _Worker(w, share, collections.deque(chunks), beat)
+        if slots is not None:
+            wk.env = slot_env(slots[w])
+            beat.data["device"] = slots[w].label()      # until the child says what it chose
+        pool.append(wk)
     _clean_orphan_scratch()
     sel = selectors.DefaultSelector()
     main_thread = threading.current_thread() is threading.main_thread()    # signal handlers live there only
@@ -219,7 +282,7 @@ def _next_chunk(wk: _Worker, args, root: Path, total: int, python: str, sel, don
             continue
         wk.chunk, wk.tmp = chunk, tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-")
         env = {**os.environ, CHILD: "1", DEFER_EXPORTS: "1", "SYNTHKILN_HEARTBEAT": "0",
-               "TMPDIR": wk.tmp}   # Blender's and the pipeline's scratch: removed when the child ends
+               "TMPDIR": wk.tmp, **wk.env}   # Blender's and the pipeline's scratch: removed when the child ends
         cmd = [python, "-c", _LAUNCH, str(os.getpid()), "render", *args, "--shard", f"{chunk.index}/{chunk.count}"]
         wk.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -255,6 +318,9 @@ def _feed(wk: _Worker, data: bytes) -> None:
         if text:
             wk.lines.append(text)
             wk.beat.log(text)
+            if text.startswith(DEVICE_LINE):      # what the child renders on (the pipeline's device line)
+                wk.beat.data["device"] = text[len(DEVICE_LINE):]
+                wk.beat.write()
 
 
 def _drain(wk: _Worker, sel) -> None:

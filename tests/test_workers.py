@@ -395,3 +395,55 @@ def test_kill9_at_random_moments_then_resume_is_identical(work, baseline, worker
     assert not temp_files(out)
     assert not [p for p in (out / "exports").iterdir() if p.name.startswith(".")]
     assert not list((work / "tmp").glob("synthkiln-*"))
+
+
+# -- render devices on a machine without a GPU (issue 20) --------------------------------------------------
+
+def _no_gpu(work: Path) -> None:
+    found = json.loads(ok(sk(work, "devices", "--json")).stdout)
+    if any(found["gpus"].values()):
+        pytest.skip("this machine has a GPU: benchmarks/gpu_check.sh covers it")
+
+
+def test_device_gpu_without_one_is_one_message_and_nothing_written(work):
+    _no_gpu(work)
+    out = work / "gpu-none"
+    p = sk(work, "render", "base.yaml", "--out", out, "--device", "GPU")
+    cli.one_error(p, "render.device GPU: no usable GPU here", "Blender sees no GPU", "render.device: auto")
+    assert not (out / "frames").exists() and not records(out)
+    p = sk(work, "render", "base.yaml", "--out", out, "--device", "GPU", "--workers", "auto")   # fails before a child
+    cli.one_error(p, "render.device GPU: no usable GPU here")
+    assert not (out / "frames").exists()
+    p = sk(work, "render", "base.yaml", "--workers", "many")     # click's own usage error, as for any bad option
+    assert p.returncode == 2 and "Invalid value for '--workers': expected a number of processes" in p.stderr
+
+
+def test_device_auto_is_the_cpu_with_one_warning_and_identical_files(work, baseline):
+    """auto on a CPU machine: one warning line, and every frame file byte-identical to a CPU run (labels and
+    pixels: two CPU runs); the manifest, the job report and the heartbeat say what it rendered on."""
+    _no_gpu(work)
+    out = work / "auto"
+    p = ok(sk(work, "render", "base.yaml", "--out", out, "--device", "auto"))
+    warnings = [ln for ln in p.stderr.splitlines() if "Warning" in ln or "WARNING" in ln or "CUEW" in ln]
+    assert len(warnings) == 1 and "render.device auto: no usable GPU" in warnings[0], p.stderr
+    assert "device: CPU: " in p.stderr and "rendered on CPU: " in p.stderr
+    same_dataset(baseline, out)
+    manifest = json.loads((out / "synthkiln.json").read_text())
+    assert [d["device"] for d in manifest["devices"]] == ["CPU"]
+    base_manifest = json.loads((baseline / "synthkiln.json").read_text())
+    assert manifest["recipe_hash"] == base_manifest["recipe_hash"]     # the device does not change the job
+    (shard,) = status(work, out)["shards"]
+    assert shard["device"].startswith("CPU: ")
+
+
+def test_workers_auto_on_the_cpu(work, baseline):
+    """--workers auto plans processes x threads from the cores and frame size; through the pool (recycling
+    every 4 frames) each worker's heartbeat names its device. Same files as one process."""
+    out = work / "workers-auto"
+    p = ok(sk(work, "render", "base.yaml", "--out", out, "--workers", "auto", "--recycle", 4))
+    assert "workers: " in p.stderr and "CPU (" in p.stderr
+    same_dataset(baseline, out)
+    beats = heartbeats(out)
+    assert beats and all(hb["device"].startswith("CPU") for hb in beats.values())
+    text = ok(sk(work, "status", out)).stdout
+    assert " on CPU" in text

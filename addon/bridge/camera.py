@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 # Blender's camera looks down -Z with +Y up; OpenCV's looks down +Z with +Y down.
@@ -49,3 +51,30 @@ def project(K: np.ndarray, w2c: np.ndarray, points: np.ndarray) -> np.ndarray:
     p = (w2c[:3, :3] @ np.asarray(points, float).T).T + w2c[:3, 3]
     uv = (K @ p.T).T
     return uv[:, :2] / uv[:, 2:3]
+
+
+@contextlib.contextmanager
+def overscan(scene, cam_obj, margins: tuple[int, int]):
+    """Render a canvas ``margins`` pixels wider on each side with the same focal length in pixels and the
+    principal point moved by the margins (the sensor group's lens warp reads it: issue 18); everything is
+    put back afterwards, so the scene and the record's K stay those of the output size."""
+    mx, my = margins
+    r, cam = scene.render, cam_obj.data
+    if cam.type != "PERSP":
+        raise ValueError(f"lens distortion needs a perspective camera; {cam_obj.name!r} is {cam.type.lower()}")
+    saved = (r.resolution_x, r.resolution_y, cam.lens, cam.shift_x, cam.shift_y)
+    K = intrinsics(scene, cam_obj)
+    try:
+        r.resolution_x, r.resolution_y = saved[0] + 2 * mx, saved[1] + 2 * my
+        cam.lens = saved[2] * K[0, 0] / intrinsics(scene, cam_obj)[0, 0]       # fx is proportional to the lens
+        K1 = intrinsics(scene, cam_obj)
+        # cx = w/2 - shift_x * big and cy = h/2 + shift_y * big: ``big`` from one probe step of each shift
+        for axis, target, sign in ((0, K[0, 2] + mx, -1.0), (1, K[1, 2] + my, 1.0)):
+            name = "shift_x" if axis == 0 else "shift_y"
+            base = getattr(cam, name)
+            setattr(cam, name, base + 0.01)
+            big = sign * (intrinsics(scene, cam_obj)[axis, 2] - K1[axis, 2]) / 0.01
+            setattr(cam, name, base + sign * (target - K1[axis, 2]) / big)
+        yield intrinsics(scene, cam_obj)
+    finally:
+        r.resolution_x, r.resolution_y, cam.lens, cam.shift_x, cam.shift_y = saved

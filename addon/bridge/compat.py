@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
 from pathlib import Path
 
 import bpy
@@ -64,3 +68,91 @@ def set_sky_aerosols(sky_node, density: float) -> None:
 # and the Vector pass keeps its layout and signs (see core/passes.flow_from_vector).
 NORMAL_PASS_NAMES = ("Normal",)
 VECTOR_PASS_NAMES = ("Vector",)
+
+
+# -- Cycles devices (the same preferences API on 4.2 and 5.0; checked on 4.2.23 and 5.0.1) ----------------
+def cycles_preferences():
+    """Cycles' add-on preferences: the compute backend and the device list (headless and in the GUI)."""
+    return bpy.context.preferences.addons["cycles"].preferences
+
+
+@contextlib.contextmanager
+def _quiet_fds():
+    """Cycles logs a warning line per missing GPU library (CUEW, HIPEW) while listing devices; a CPU-only
+    machine is not an error, so those lines are kept off the user's terminal."""
+    for f in (sys.stdout, sys.stderr):
+        f.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        _flush_c_stdio()        # Cycles' lines may still sit in C's buffers: they belong to the null device
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+def _flush_c_stdio() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):     # no C library to ask (Windows): its lines may show, harmless
+        pass
+
+
+def gpu_devices(backends) -> dict[str, list[tuple[str, str]]]:
+    """(name, Cycles id) of every GPU per backend this Blender build supports and the driver reports now."""
+    prefs = cycles_preferences()
+    out: dict[str, list[tuple[str, str]]] = {}
+    with _quiet_fds():
+        supported = {item[0] for item in prefs.get_device_types(bpy.context)}
+        for backend in backends:
+            if backend in supported:
+                # (name, type, id, ...) tuples; the CPU is listed with every backend
+                out[backend] = [(d[0], d[2]) for d in prefs.get_device_list(backend) if d[1] == backend]
+    return out
+
+
+def use_gpu_devices(scene, backend: str, ids) -> None:
+    """Render ``scene`` on exactly these GPUs of ``backend``: every other device (the CPU too) off."""
+    prefs = cycles_preferences()
+    prefs.compute_device_type = backend
+    ids = set(ids)
+    for entry in prefs.devices:
+        entry.use = entry.type == backend and entry.id in ids
+    scene.cycles.device = "GPU"
+
+
+def cpu_name() -> str:
+    """The CPU as Cycles names it (for the manifest and ``synthkiln devices``)."""
+    with _quiet_fds():      # listing initialises Cycles' GPU libraries, which warn where there are none
+        return next((d[0] for d in cycles_preferences().get_device_list("CPU") if d[1] == "CPU"), "CPU")
+
+
+# -- model importers (asset sources): the same operators on 4.2 and 5.0.1 (checked on both) ---------------
+# extension -> (operator module, name, keyword for the up axis or None, keyword for forward, axis spelling)
+IMPORTERS = {
+    ".glb": ("import_scene", "gltf", None), ".gltf": ("import_scene", "gltf", None),
+    ".obj": ("wm", "obj_import", "wm"), ".ply": ("wm", "ply_import", "wm"), ".stl": ("wm", "stl_import", "wm"),
+    ".fbx": ("import_scene", "fbx", "fbx"),
+    ".usd": ("wm", "usd_import", None), ".usda": ("wm", "usd_import", None), ".usdc": ("wm", "usd_import", None),
+    ".usdz": ("wm", "usd_import", None),
+}
+
+
+def importer(ext: str, up: str | None):
+    """(operator, keyword arguments) that import a file with this extension; ``up`` (Z, Y, -Y, ...) is the
+    file's up axis where the importer takes one (None: the importer's own convention). Returns the axes
+    the importer could not take as ``None`` in the second item's place: the caller rotates instead."""
+    module, name, axes = IMPORTERS[ext]
+    op = getattr(getattr(bpy.ops, module), name)
+    if up is None or axes is None:
+        return op, {}, up is None
+    forward = {"Z": "Y", "-Z": "Y", "Y": "-Z", "-Y": "Z", "X": "Y", "-X": "Y"}[up]
+    if axes == "wm":
+        spell = lambda a: ("NEGATIVE_" + a[1]) if a.startswith("-") else a   # noqa: E731
+        return op, {"up_axis": spell(up), "forward_axis": spell(forward)}, True
+    return op, {"use_manual_orientation": True, "axis_up": up, "axis_forward": forward}, True

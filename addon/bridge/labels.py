@@ -23,6 +23,7 @@ import bpy
 import numpy as np
 
 from ..core.labels import geometry, raster
+from ..core.sensor import labels as lens_labels
 from .scene import base_name
 
 KP_PREFIX = "kp."
@@ -107,10 +108,14 @@ def _keypoint_empties(scene, names: set[str]) -> dict[str, dict[str, np.ndarray]
 
 
 def object_labels(scene, cam_obj, targets, mask: np.ndarray, depth: np.ndarray | None, K: np.ndarray,
-                  w2c: np.ndarray) -> dict[int, dict]:
+                  w2c: np.ndarray, lens=None) -> dict[int, dict]:
     """{instance_id: {amodal_bbox, amodal_bbox_clipped, truncation, visibility, box3d, pose, keypoints?}}
     for the pipeline's targets, from the scene as rendered and the render's decoded mask (H x W uint16)
-    and z-depth (float32 metres, 0 = no surface)."""
+    and z-depth (float32 metres, 0 = no surface).
+
+    With a ``lens`` (``core.sensor.lens.LensWarp``), ``mask`` is the warped output mask while ``depth`` and
+    ``K`` are the wider undistorted render's; the labels are measured in the distorted output
+    (``core/sensor/labels.py``)."""
     dg = bpy.context.evaluated_depsgraph_get()
     h, w = mask.shape
     areas = np.bincount(mask.ravel(), minlength=max((t.instance_id for t in targets), default=0) + 1)
@@ -137,8 +142,12 @@ def object_labels(scene, cam_obj, targets, mask: np.ndarray, depth: np.ndarray |
                 bb = np.array(ev.bound_box, np.float64)
                 lo, hi = bb.min(axis=0), bb.max(axis=0)
                 cam, tris = np.zeros((0, 3)), np.zeros((0, 3), np.int32)
-            labels = geometry.silhouette_labels(cam, tris, K, w, h, int(areas[t.instance_id]), near=near,
-                                                table=topo.table if topo is not None else None)
+            if lens is not None:
+                labels = lens_labels.silhouette_labels(cam, tris, lens, int(areas[t.instance_id]), near=near,
+                                                       table=topo.table if topo is not None else None)
+            else:
+                labels = geometry.silhouette_labels(cam, tris, K, w, h, int(areas[t.instance_id]), near=near,
+                                                    table=topo.table if topo is not None else None)
             labels["box3d"] = geometry.box3d(lo, hi, m, w2c)
             labels["pose"] = geometry.pose(m, w2c)
             points: dict[str, np.ndarray] = {}
@@ -149,6 +158,8 @@ def object_labels(scene, cam_obj, targets, mask: np.ndarray, depth: np.ndarray |
             if points:
                 kps = geometry.keypoints(points, K, w2c, depth if depth is not None else np.zeros((h, w), np.float32),
                                          near=near)
+                if lens is not None:
+                    kps = lens_labels.keypoints(kps, lens, near)
                 if obj.hide_render:
                     for k in kps:
                         k["v"] = 0

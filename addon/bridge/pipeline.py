@@ -23,12 +23,14 @@ from ..core.exports.build import write_exports
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_scratch, clean_temp_files, writer_tag
 from ..core.dataset.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
+from ..core.dataset.job import object_categories
 from ..core.randomizers import Context
 from ..core.recipe.model import Recipe
 from ..core.params.rng import render_seed
 from ..core.dataset.status import record_frame_time
 from . import appliers
-from . import camera, compat, labels, render, scene as scene_setup
+from . import assets, camera, compat, labels, render, scene as scene_setup
+from .sensor import SensorFrame
 from .envvars import DEFER_EXPORTS
 
 progress_log = logging.getLogger("synthkiln.progress")
@@ -44,13 +46,15 @@ class FrameJob:
         self.contexts: dict[str, Context] = {}
         self._scratch: Path | None = None
         self.rare: dict[str, list[int]] = {}   # the last applied frame's rare-mixture draws, for its record
+        self.device = None                      # core.devices.Choice once prepared: what this process renders on
 
     # -- setup ---------------------------------------------------------------------------------------
     def prepare(self) -> "FrameJob":
         """Build what is missing, label targets, set up randomizers and render settings (idempotent)."""
         sc, recipe = self.scene, self.recipe
         scene_setup.ensure_scene(sc, recipe, self.base_dir)
-        self.targets = scene_setup.resolve_targets(sc, recipe)
+        pool_assets = assets.prepare_pools(sc, recipe, self.base_dir)     # pool slots are targets: made first
+        self.targets = assets.slot_targets(sc, recipe, scene_setup.resolve_targets(sc, recipe), pool_assets)
         scene_setup.assign_instance_ids(sc, self.targets)
         labels = {t.name: t for t in self.targets}
         target_objs = [bpy.data.objects[t.name] for t in self.targets]
@@ -69,7 +73,7 @@ class FrameJob:
             ctx = a.context(sc, r, objs)
             ctx.data.setdefault("categories", {o.name: labels[o.name].category for o in objs if o.name in labels})
             self.contexts[r.key()] = ctx
-        render.configure(sc, recipe.render, recipe.output)
+        self.device = render.configure(sc, recipe.render, recipe.output)
         bpy.context.view_layer.update()     # objects made by setup get their world matrices before frame 0
         return self
 
@@ -101,19 +105,27 @@ class FrameJob:
         image_path = root / layout.image_name(index, ext)
         scratch = self._scratch_dir()
         raw_image = scratch / f"rgb.{ext}"
-        decoded = render.render(self.scene, scratch / "passes.exr", raw_image, out)
+        sensor = SensorFrame(self.scene, self.recipe, values)      # issue 18: effects after the one render
+        if sensor.active:
+            decoded = sensor.render(self.scene, scratch, out)
+        else:
+            decoded = render.render(self.scene, scratch / "passes.exr", raw_image, out)
         mask, depth = decoded["instance"], decoded["depth"]
         h, w = mask.shape
 
         stamp = {"Software": f"{GENERATOR} {VERSION}", "synthkiln:seed": str(out.seed),
                  "synthkiln:frame": str(index), "synthkiln:synthetic": "true"}
-        data = raw_image.read_bytes()
-        atomic_write_bytes(image_path, png.add_text_chunks(data, stamp, replace_all=True) if ext == "png" else data)
+        if sensor.active:
+            atomic_write_bytes(image_path, sensor.image_bytes(out, stamp))
+        else:
+            data = raw_image.read_bytes()
+            atomic_write_bytes(image_path, png.add_text_chunks(data, stamp, replace_all=True) if ext == "png" else data)
         atomic_write_bytes(root / layout.mask_name(index), png.encode_png(mask, stamp))
         files = {"image": layout.image_name(index, ext), "mask": layout.mask_name(index)}
+        categories = {t.name: t.category for t in self.targets} | object_categories(self.recipe, values)
         if out.semantic:
             cat_ids = self.recipe.category_ids()
-            sem = passes.semantic_from_instance(mask, {t.instance_id: cat_ids[t.category] for t in self.targets})
+            sem = passes.semantic_from_instance(mask, {t.instance_id: cat_ids[categories[t.name]] for t in self.targets})
             files["semantic"] = layout.semantic_name(index)
             atomic_write_bytes(root / files["semantic"], png.encode_png(sem, stamp))
         maps = {"depth": {"Z": depth} if out.depth else {}, "distance": _channels(decoded, "distance", "D"),
@@ -127,12 +139,16 @@ class FrameJob:
         rles = masks.rle_encode_instances(mask)
         cam = self.scene.camera
         K, w2c = camera.intrinsics(self.scene, cam), camera.world_to_camera(cam)
-        geometry = labels.object_labels(self.scene, cam, self.targets, mask, depth, K, w2c)
+        if sensor.lens is not None:       # labels measured on the wider render, then through the distortion
+            geometry = labels.object_labels(self.scene, cam, self.targets, mask, decoded["render_depth"],
+                                            sensor.lens.render_K, w2c, lens=sensor.lens)
+        else:
+            geometry = labels.object_labels(self.scene, cam, self.targets, mask, depth, K, w2c)
         attributes = object_attributes(self.recipe, values)
         objects = []
         for t in self.targets:
             s = stats.get(t.instance_id)
-            objects.append({"instance_id": t.instance_id, "name": t.name, "category": t.category,
+            objects.append({"instance_id": t.instance_id, "name": t.name, "category": categories[t.name],
                             "attributes": {**t.attributes, **attributes.get(t.name, {})},
                             "hidden": bpy.data.objects[t.name].hide_render,
                             "bbox": s["bbox"] if s else None, "area": s["area"] if s else 0,
@@ -140,6 +156,9 @@ class FrameJob:
         record = {"synthkiln": VERSION, "frame": index, "seed": out.seed, "width": w, "height": h,
                   "files": files, "camera": {"name": cam.name, "K": K.tolist(), "world_to_camera": w2c.tolist()},
                   "values": values, "applied": applied, "objects": objects}
+        if sensor.lens is not None:       # OpenCV's model and coefficients, next to K
+            record["camera"]["distortion"] = sensor.plan.distortion
+            applied.update(sensor.applied())
         if self.rare:
             record["rare"] = self.rare    # [draws, rare draws] per parameter with a rare mixture
         atomic_write_json(root / layout.record_name(index), record)
@@ -183,7 +202,12 @@ class DatasetRun:
         frames = shard.frames(recipe.output.frames)
         if len(frames):
             job.apply_frame(frames[0])    # a recipe that cannot apply fails here, before anything is written
-        self.manifest = open_dataset(self.root, recipe, compat.version_string())
+        device = job.device
+        self.manifest = open_dataset(self.root, recipe, compat.version_string(), device.to_data() if device else None)
+        if device is not None:      # the runner prints it, the heartbeat keeps it (`synthkiln status`)
+            if device.warning:
+                progress_log.warning("Warning: %s", device.warning)
+            progress_log.info("device: %s", device.label(), extra={"sk_device": device.label()})
         clean_temp_files(self.root, {layout.stem(i) for i in frames})
         done = set(layout.record_indices(self.root))
         self.todo = [i for i in frames if i not in done]

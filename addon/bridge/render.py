@@ -3,21 +3,47 @@ decoded to numpy (DESIGN §3.4–5). Never a second render for labels."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import bpy
 import numpy as np
 
+from ..core import devices
 from ..core.images import exr
 from ..core.labels import passes
+from ..core.recipe import profiles
 from ..core.recipe.model import OutputSettings, RenderSettings
-from . import camera, compat
+from . import camera, compat, envvars
 
 BACKGROUND_DEPTH = 1e9     # Cycles writes 1e10 where a ray hits nothing
 
 
-def configure(scene, rs: RenderSettings, out: OutputSettings) -> None:
-    """Apply the recipe's render settings and enable the passes the labels need."""
+def select_device(scene, rs: RenderSettings) -> devices.Choice:
+    """Choose and enable the render device (``core/devices.choose`` decides from what Cycles lists). The CPU
+    touches no preference; a worker-pool child renders on the GPU its parent gave it (``envvars.GPU``)."""
+    if rs.device == "CPU":
+        scene.cycles.device = "CPU"
+        return devices.Choice("CPU", devices=(_cpu(),))
+    listed = compat.gpu_devices(devices.BACKENDS)
+    available = {b: [devices.Device(b, name, id_) for name, id_ in found] for b, found in listed.items()}
+    wanted = [i for i in os.environ.get(envvars.GPU, "").split(",") if i]
+    choice = devices.choose(rs.device, rs.gpu_backend, available, wanted or None)
+    if choice.device == "GPU":
+        compat.use_gpu_devices(scene, choice.backend, [d.id for d in choice.devices])
+    else:
+        scene.cycles.device = "CPU"
+        choice = dataclasses.replace(choice, devices=(_cpu(),))
+    return choice
+
+
+def _cpu() -> devices.Device:
+    return devices.Device("CPU", compat.cpu_name(), "CPU")
+
+
+def configure(scene, rs: RenderSettings, out: OutputSettings) -> devices.Choice:
+    """Apply the recipe's render settings and enable the passes the labels need; returns the device."""
     r = scene.render
     r.engine = "CYCLES"
     r.resolution_x, r.resolution_y = rs.resolution
@@ -26,18 +52,20 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> None:
     r.film_transparent = False
     r.use_compositing = False
     r.use_sequencer = False
-    r.threads_mode = "FIXED" if rs.threads else "AUTO"
-    if rs.threads:
-        r.threads = rs.threads
+    threads = rs.threads
+    if os.environ.get(envvars.THREADS, "").isdigit():     # --workers auto sized this process
+        threads = int(os.environ[envvars.THREADS]) or threads
+    r.threads_mode = "FIXED" if threads else "AUTO"
+    if threads:
+        r.threads = threads
     for attr in dir(r):                # no date/time/render-time stamps: identical runs give identical files
         if attr.startswith("use_stamp") and isinstance(getattr(r, attr), bool):
             setattr(r, attr, False)
     c = scene.cycles
     c.samples = rs.samples
     c.use_denoising = rs.denoise
-    c.device = rs.device
-    c.max_bounces = rs.max_bounces
-    c.use_adaptive_sampling = False    # fixed cost per frame, predictable farm budgets
+    choice = select_device(scene, rs)
+    apply_profile(c, profiles.effective(rs.profile, rs.max_bounces))
     scene.view_settings.view_transform = rs.view_transform
     scene.view_settings.look = "None"
     vl = scene.view_layers[0]
@@ -47,26 +75,49 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> None:
     vl.use_pass_vector = out.flow
     if vl.use_pass_vector:
         r.use_motion_blur = False      # Cycles writes an all-zero Vector pass when motion blur is on
+    return choice
+
+
+def apply_profile(c, p: profiles.Profile) -> None:
+    """A render profile on ``scene.cycles`` (the table is in core/recipe/profiles.py)."""
+    c.max_bounces, c.diffuse_bounces, c.glossy_bounces = p.max_bounces, p.diffuse, p.glossy
+    c.transmission_bounces, c.volume_bounces = p.transmission, p.volume
+    # never fewer than fog and rain asked for (environment.keep_camera_paths): labels need those paths
+    c.transparent_max_bounces = max(c.transparent_max_bounces, p.transparent)
+    c.use_light_tree = p.light_tree
+    c.use_adaptive_sampling = p.adaptive_threshold > 0
+    if p.adaptive_threshold > 0:
+        c.adaptive_threshold = p.adaptive_threshold
+    c.sample_clamp_indirect = p.clamp_indirect
+    c.denoising_prefilter = p.prefilter     # OIDN's; the denoiser itself stays Blender's choice (listing
+                                            # them wakes every GPU library, which warns on a CPU machine)
 
 
 def _render_result():
     return next(im for im in bpy.data.images if im.type == "RENDER_RESULT")
 
 
-def render(scene, scratch_exr: Path, image_path: Path, out: OutputSettings) -> dict[str, np.ndarray]:
+def render(scene, scratch_exr: Path, image_path: Path, out: OutputSettings,
+           display_tiff: bool = False) -> dict[str, np.ndarray]:
     """Render once; save the RGB image (view transform applied) and the multilayer EXR; decode passes.
 
     Always: ``instance`` (uint16 H×W object index) and ``depth`` (float32 H×W planar z, metres, 0 where
     nothing was hit). When asked for by ``out``: ``distance`` (float32 H×W, metres from the camera centre),
     ``normals`` (float32 H×W×3, unit, OpenCV camera coordinates), ``flow`` (float32 H×W×2, forward flow in
-    pixels to the next scene frame, u right, v down). Conventions: core/passes.py."""
+    pixels to the next scene frame, u right, v down). Conventions: core/passes.py.
+
+    ``display_tiff``: the RGB image goes to ``image_path`` as an uncompressed 16-bit TIFF for the sensor group
+    to process (``bridge/sensor.py``), not as the dataset's file."""
     bpy.ops.render.render()
     result = _render_result()
     ims = scene.render.image_settings
     compat.set_image_format(ims, "OPEN_EXR_MULTILAYER", color_depth="32")
     ims.exr_codec = "NONE"             # scratch file read back at once: no time spent compressing
     result.save_render(str(scratch_exr), scene=scene)
-    if out.image_format == "JPEG":
+    if display_tiff:
+        compat.set_image_format(ims, "TIFF", color_mode="RGB", color_depth="16")
+        ims.tiff_codec = "NONE"
+    elif out.image_format == "JPEG":
         compat.set_image_format(ims, "JPEG", color_mode="RGB")
         ims.quality = out.jpeg_quality
     else:

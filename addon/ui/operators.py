@@ -73,6 +73,8 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
     def _start(self, context) -> DatasetRun:
         recipe = scene_recipe(context.scene, self.overrides)
         job = FrameJob(context.scene, recipe, base_dir()).prepare()
+        if job.device is not None and job.device.warning and not bpy.app.background:   # the runner prints it
+            self.report({'WARNING'}, job.device.warning)
         return DatasetRun(job, output_dir(recipe), parse_shard(self.shard, dict(os.environ)))
 
     def _execute(self, context):

@@ -11,7 +11,7 @@ from .draw import draw_field, draw_fields, draw_list, title
 from .stack_ops import effective_rule, object_rule
 
 GROUP_ICONS = {"objects": 'OBJECT_DATA', "materials": 'MATERIAL', "camera": 'CAMERA_DATA', "lighting": 'LIGHT',
-               "environment": 'WORLD'}
+               "environment": 'WORLD', "sensor": 'IMAGE_DATA'}
 RECIPE = "synthkiln.recipe"
 OUTPUT_MAIN = ("directory", "frames", "seed", "depth", "distance", "normals", "flow", "semantic", "exports")
 RENDER_MAIN = ("resolution", "engine", "samples", "denoise")

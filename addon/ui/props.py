@@ -169,6 +169,7 @@ class SYNTHKILN_PG_scene(bpy.types.PropertyGroup):
     active_camera: IntProperty(min=0)
     active_lighting: IntProperty(min=0)
     active_environment: IntProperty(min=0)
+    active_sensor: IntProperty(min=0)
     label_category: StringProperty(name="Category", description="Category that Assign gives the objects")
     label_collection: StringProperty(name="Collection", description="Collection that Assign labels as a whole")
     # render progress, written by the render operator (the panel only reads it)

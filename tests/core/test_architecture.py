@@ -22,7 +22,7 @@ LAYERS = {
     "": {"addon", "headless"},                                  # the root: extension entry and public API
 }
 # Core's packages, bottom first: each may import only those before it (and itself).
-CORE_ORDER = ["errors", "fsio", "params", "labels", "images", "randomizers", "recipe", "dataset", "exports",
+CORE_ORDER = ["errors", "fsio", "devices", "params", "labels", "images", "sensor", "randomizers", "recipe", "dataset", "exports",
               "report"]
 BLENDER_MODULES = {"bpy", "mathutils", "bmesh", "bpy_extras", "gpu", "blf", "aud"}
 

@@ -27,7 +27,9 @@ CORNERS = box_corners((-0.05, -0.03, 0.0), (0.05, 0.03, 0.12)).tolist()
 # What the appliers' ``context`` hands the samplers, for every type at once: each reads the keys it knows.
 DATA = {"images": ["bricks.png", "dots.png", "stripes.png"], "photos": ["p1.jpg", "p2.jpg", "p3.png"],
         "hdri_files": ["a.exr", "b.hdr"], "light_types": {n: "AREA" for n in TARGETS},
-        "corners": {n: CORNERS for n in TARGETS}, "categories": {n: "mug" for n in TARGETS}}
+        "corners": {n: CORNERS for n in TARGETS}, "categories": {n: "mug" for n in TARGETS},
+        "assets": [{"id": f"s/{f}", "file": f, "category": "mug", "attributes": {}}
+                   for f in ("a.glb", "b.ply", "c.stl", "d.obj", "e.fbx", "f.usdc", "g.gltf")]}
 # Parameters for types whose defaults draw the same every frame (one camera to pick from).
 PARAMS = {"camera_select": {"cameras": {"choice": ["CamA", "CamB", "CamC"]}}}
 FRAMES = range(8)

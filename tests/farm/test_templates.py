@@ -323,3 +323,80 @@ def test_cli_checks_the_preset_before_writing(tmp_path, kit):
     p = kit.run_farm("flamenco", kit.ROOT / "presets" / "tabletop.yaml", "--frames", 2, "--shards", 2,
                      "--out", tmp_path / "out", "--submit", cwd=tmp_path)
     assert p.returncode == 1 and "--submit needs --manager" in p.stderr
+
+
+# -- GPU jobs: every engine asks for the GPUs from one setting ---------------------------------------------
+
+GPU = core.FarmJob(source="/data/tiny.yaml", out="/data/out", frames=4, shards=2, python="/venv/bin/python",
+                   device="GPU", gpus=2)
+
+
+def test_gpu_job_passes_the_device_to_every_task():
+    p = parse_render(GPU.render_args(0))
+    assert p["device"] == "GPU"
+    assert "--device" not in PLAIN.render_args(0)
+    with pytest.raises(UserError, match="--gpus -1"):
+        core.FarmJob(source="a.yaml", out="o", frames=4, shards=2, gpus=-1).check()
+
+
+def test_slurm_requests_gpus():
+    assert sbatch_directives(core.slurm_script(GPU, "/l"))["--gres"] == "gpu:2"
+    assert "--gres" not in sbatch_directives(core.slurm_script(PLAIN, "/l"))
+
+
+def test_openjd_host_requirements(tmp_path):
+    (step,) = core.openjd_template(GPU)["steps"]
+    assert step["hostRequirements"] == {"amounts": [{"name": "amount.worker.gpu", "min": 2}]}
+    assert "hostRequirements" not in core.openjd_template(PLAIN)["steps"][0]
+    exe = _openjd()
+    (tmp_path / "t.yaml").write_text(core.to_yaml(core.openjd_template(GPU)))
+    p = subprocess.run([exe, "check", str(tmp_path / "t.yaml")], capture_output=True, text=True)
+    assert p.returncode == 0 and "passes validation" in p.stdout, p.stdout + p.stderr
+
+
+def test_k8s_gpu_limits_and_node_selector():
+    m = core.k8s_job(GPU, image="x", node_selector={"nvidia.com/gpu.product": "NVIDIA-H200"})
+    pod = m["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"] == {"limits": {"nvidia.com/gpu": 2}}
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H200"}
+    amd = core.k8s_job(GPU, image="x", cpu="4", gpu_resource="amd.com/gpu")["spec"]["template"]["spec"]
+    assert amd["containers"][0]["resources"] == {"requests": {"cpu": "4"}, "limits": {"amd.com/gpu": 2}}
+    assert "nodeSelector" not in amd
+    assert "resources" not in core.k8s_job(PLAIN, image="x")["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_dask_worker_resources():
+    assert core.dask_resources(GPU) == {"GPU": 2} and core.dask_resources(PLAIN) is None
+
+
+def test_flamenco_gpu_settings(tmp_path):
+    out = compile_flamenco(tmp_path, GPU)
+    settings = {s["key"]: s for s in out["jobType"]["settings"]}
+    assert settings["gpus"]["default"] == 2 and settings["device"]["default"] == "GPU"
+    assert [t["commands"][0]["parameters"]["args"] for t in out["tasks"]] == [GPU.render_args(k) for k in range(2)]
+    assert core.flamenco_submission(GPU)["settings"]["gpus"] == 2
+
+
+def test_cli_gpus_follow_the_recipe_or_the_flags(tmp_path, kit, tiny_preset):
+    """One setting: render.device GPU (preset or --device) asks each task for one GPU; --gpus overrides."""
+    gpu_preset = tmp_path / "gpu.yaml"
+    gpu_preset.write_text(kit.TINY_PRESET.replace("samples: 1}", "samples: 1, device: GPU}"))
+    assert "device: GPU" in gpu_preset.read_text()
+    cases = [((tiny_preset,), 0), ((tiny_preset, "--device", "GPU"), 1), ((gpu_preset,), 1),
+             ((gpu_preset, "--gpus", 4), 4), ((tiny_preset, "--device", "auto"), 0)]
+    for i, (args, gpus) in enumerate(cases):
+        p = kit.run_farm("slurm", *args, "--frames", 2, "--shards", 2, "--out", "out", "--job-dir", f"j{i}",
+                         cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        job = core.FarmJob.from_data(json.loads((tmp_path / f"j{i}" / "synthkiln-job.json").read_text())["job"])
+        assert job.gpus == gpus, args
+        assert sbatch_directives((tmp_path / f"j{i}" / "render.sbatch").read_text()).get("--gres") == \
+            (f"gpu:{gpus}" if gpus else None)
+    k = kit.run_farm("k8s", "/data/tiny.yaml", "--frames", 2, "--shards", 2, "--out", "/data/out", "--job-dir", "k",
+                     "--device", "GPU", "--node-selector", "gpu=h200", cwd=tmp_path)
+    assert k.returncode == 0, k.stderr
+    pod = yaml.safe_load((tmp_path / "k" / "job.yaml").read_text())["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1} and pod["nodeSelector"] == {"gpu": "h200"}
+    bad = kit.run_farm("k8s", "/data/tiny.yaml", "--frames", 2, "--shards", 2, "--out", "/data/out", "--job-dir", "k",
+                       "--node-selector", "nolabel", cwd=tmp_path)
+    assert bad.returncode == 1 and "--node-selector 'nolabel': expected KEY=VALUE" in bad.stderr

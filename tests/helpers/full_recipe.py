@@ -74,6 +74,8 @@ def everything() -> Recipe:
     r.output.include_categories = [r.categories[0].name]
     r.balance = [BalanceTarget("category", {r.categories[0].name: 0.25, "second": 0.75}),
                  BalanceTarget("colour", {"red": 1.0, "blue": 2.5})]
+    for i, src in enumerate(r.assets):     # asset sources: unique names, real formats, a pattern with a group
+        src.name, src.formats, src.pattern = f"source{i}", ["glb", "ply"], "^([a-z]+)_"
     for group in ("objects", "materials", "camera", "lighting", "environment"):
         setattr(r.randomizers, group, [])
     for i, (t, cls) in enumerate(sorted(Randomizer.REGISTRY.items())):

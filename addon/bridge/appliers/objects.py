@@ -54,9 +54,21 @@ def placement_context(r, objs) -> R.Context:
     """What ``core.randomizers.objects.place`` needs: surface geometry and bounding-box corners."""
     ctx = R.Context(targets=[o.name for o in objs], footprints={o.name: footprint(o) for o in objs})
     ctx.data["corners"] = {o.name: [list(c) for c in o.bound_box] for o in objs}
+    ctx.data["scales"] = {o.name: own_scale(o) for o in objs}
     if r.mode == "surface":
         ctx.data["surface"] = measure_surface(r)
     return ctx
+
+
+OWN_SCALE = "sk_own_scale"     # an object's scale before a randomizer first set it: draws are factors of it
+
+
+def own_scale(obj) -> tuple[float, float, float]:
+    """The object's own scale (the artist's), kept on the object the first time a pose randomizer sees it,
+    so a scale draw multiplies it rather than replacing it (delete the property to take a new one)."""
+    if OWN_SCALE not in obj:
+        obj[OWN_SCALE] = list(obj.scale)
+    return tuple(float(v) for v in obj[OWN_SCALE])
 
 
 def set_visible(obj, visible: bool) -> None:

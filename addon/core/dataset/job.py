@@ -117,6 +117,18 @@ def object_attributes(recipe: Recipe, values: dict[str, Any]) -> dict[str, dict[
     return out
 
 
+def object_categories(recipe: Recipe, values: dict[str, Any]) -> dict[str, str]:
+    """Categories that randomizers give objects this frame (an asset pool's slot takes its asset's)."""
+    out: dict[str, str] = {}
+    for r in application_order(recipe):
+        v = values.get(r.key())
+        if r.PER_OBJECT and isinstance(v, dict):
+            for name, per in v.items():
+                if isinstance(per, dict) and per.get("visible") and per.get("category"):
+                    out[name] = per["category"]
+    return out
+
+
 def recipe_hash(recipe: Recipe) -> str:
     """Identity of what frames look like: the recipe without the output fields that don't change them."""
     data = recipe_to_data(recipe)
@@ -125,7 +137,12 @@ def recipe_hash(recipe: Recipe) -> str:
               "include_categories", "previews"):      # export-only: they never change what a frame holds
         out.pop(k, None)
     data["output"] = out
+    # where a frame is computed, not what it shows: labels are identical on any device (pixels differ only by
+    # noise), so a GPU farm may finish a CPU job and `auto` may land on either
+    data["render"] = {k: v for k, v in data["render"].items() if k not in ("device", "gpu_backend", "threads")}
     data["categories"] = [{k: v for k, v in c.items() if k != "color"} for c in data["categories"]]   # previews only
+    if not data["randomizers"].get("sensor"):     # an empty sensor stack (issue 18) keeps older datasets' identity
+        data["randomizers"] = {k: v for k, v in data["randomizers"].items() if k != "sensor"}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -140,8 +157,19 @@ def make_manifest(recipe: Recipe, blender_version: str) -> dict[str, Any]:
     }
 
 
-def open_dataset(root: Path, recipe: Recipe, blender_version: str) -> dict[str, Any]:
-    """Create or reopen a dataset folder for this recipe; refuses one made by another recipe or seed."""
+def merge_devices(*lists: list | None) -> list[dict]:
+    """The devices a job rendered on (``Choice.to_data()`` entries), each once, in a stable order."""
+    seen: dict[str, dict] = {}
+    for entries in lists:
+        for d in entries or []:
+            if isinstance(d, dict):
+                seen.setdefault(json.dumps(d, sort_keys=True), d)
+    return [seen[k] for k in sorted(seen)]
+
+
+def open_dataset(root: Path, recipe: Recipe, blender_version: str, device: dict | None = None) -> dict[str, Any]:
+    """Create or reopen a dataset folder for this recipe; refuses one made by another recipe or seed.
+    ``device``: what this process renders on, added to the manifest's ``devices``."""
     root = Path(root)
     layout.claim_output(root)
     try:
@@ -157,8 +185,12 @@ def open_dataset(root: Path, recipe: Recipe, blender_version: str) -> dict[str, 
         old = claim_job(root, recipe)
         manifest["created"] = old.get("created", manifest["created"])
         manifest["frames"] = max(int(old.get("frames", 0)), manifest["frames"])
+        if old.get("devices") or device:
+            manifest["devices"] = merge_devices(old.get("devices"), [device] if device else None)
         if old == manifest:
             return manifest
+    elif device:
+        manifest["devices"] = [device]
     try:
         atomic_write_json(path, manifest, indent=1)
     except OSError as e:

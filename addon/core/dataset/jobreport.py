@@ -21,8 +21,9 @@ from ..params.schema import from_data
 def slim(record: dict) -> dict:
     """What ``summarize`` reads of a record: a caller streaming records for other reasons keeps these
     instead of every record whole (or reading them all twice)."""
-    return {"applied": {k: {"ok": v.get("ok")} for k, v in (record.get("applied") or {}).items()
-                        if isinstance(v, dict)},
+    return {"applied": {k: {"ok": v.get("ok"), **({"skipped_assets": v["skipped_assets"]}
+                                                   if v.get("skipped_assets") else {})}
+                        for k, v in (record.get("applied") or {}).items() if isinstance(v, dict)},
             "objects": [{"category": o.get("category"), "attributes": o.get("attributes") or {},
                          "area": o.get("area")} for o in record.get("objects", [])]}
 
@@ -33,10 +34,13 @@ def summarize(root: Path, records: list[dict] | None = None) -> dict[str, Any]:
     records = list(iter_records(root)) if records is None else records
     balance = [from_data(BalanceTarget, b) for b in manifest.get("recipe", {}).get("balance", [])]
     failed: Counter = Counter()
+    skipped: dict[str, str] = {}       # asset id -> why its file could not be imported (a pool skipped it)
     for rec in records:
         for key, outcome in (rec.get("applied") or {}).items():
             if isinstance(outcome, dict) and outcome.get("ok") is False:
                 failed[key] += 1
+            if isinstance(outcome, dict) and isinstance(outcome.get("skipped_assets"), dict):
+                skipped.update({str(k): str(v) for k, v in outcome["skipped_assets"].items()})
     categories: Counter = Counter(o["category"] for rec in records for o in rec.get("objects", []) if o.get("area"))
     return {
         "frames_done": len(records), "frames_planned": manifest.get("frames", 0),
@@ -44,6 +48,8 @@ def summarize(root: Path, records: list[dict] | None = None) -> dict[str, Any]:
         "balance": [{"attribute": a, "value": v, "target": t, "achieved": s, "instances": n}
                     for a, v, t, s, n in report_rows(balance, records)],
         "constraint_failures": dict(sorted(failed.items())),
+        "skipped_assets": dict(sorted(skipped.items())),
+        "devices": [d for d in manifest.get("devices") or [] if isinstance(d, dict)],
     }
 
 
@@ -55,6 +61,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         for row in summary["balance"]:
             lines.append(f"  {row['attribute']:<14} {row['value']:<16} {row['target']:6.1%}  {row['achieved']:7.1%}  "
                          f"{row['instances']:9d}")
+    for d in summary.get("devices") or []:
+        names = ", ".join(map(str, d.get("names") or []))
+        what = d.get("backend") or d.get("device") or "?"
+        lines.append(f"rendered on {what}" + (f": {names}" if names else ""))
     for key, n in summary["constraint_failures"].items():
         lines.append(f"{key}: constraint not met in {n} of {summary['frames_done']} frames (best try kept)")
+    for asset, why in (summary.get("skipped_assets") or {}).items():
+        lines.append(f"skipped asset {asset}: {why}")
     return "\n".join(lines)

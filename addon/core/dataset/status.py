@@ -204,6 +204,7 @@ class ShardStatus:
     last_frame: int | None = None
     message: str | None = None
     log: list[str] = field(default_factory=list)
+    device: str | None = None       # what the shard renders on ("OPTIX: NVIDIA ...", "CPU: ..."), from its heartbeat
 
     @property
     def planned(self) -> int:
@@ -259,7 +260,8 @@ def job_status(root: Path, shards: int | None = None, now: float | None = None) 
             frames = range(hb["first"], hb["end"])
             rows.append(ShardStatus(hb["shard"], hb["count"], hb["first"], hb["end"], done_in(mtimes, frames),
                                     live_state(hb, now), hb.get("host"), hb.get("pid"), hb.get("last_frame"),
-                                    hb.get("message"), list(hb.get("log") or [])))
+                                    hb.get("message"), list(hb.get("log") or []),
+                                    hb.get("device") if isinstance(hb.get("device"), str) else None))
     else:
         n = shards or 1
         for k in range(n):
@@ -286,8 +288,9 @@ def format_status(st: JobStatus) -> list[str]:
     for s in st.shards:
         where = f"  {s.host} pid {s.pid}" if s.host else ""
         last = f"  last frame {s.last_frame}" if s.last_frame is not None else ""
+        on = f"  on {s.device}" if s.device else ""
         lines.append(f"  shard {s.shard}/{s.count}  frames {s.first}-{s.end - 1}  {s.done}/{s.planned}  "
-                     f"{s.state}{where}{last}")
+                     f"{s.state}{where}{last}{on}")
         if s.state in (FAILED, DEAD, STALE, INTERRUPTED):
             if s.message:
                 lines.append(f"    {s.message}")

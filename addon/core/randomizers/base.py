@@ -16,7 +16,7 @@ import numpy as np
 from ..params.distributions import Distribution
 from ..params.schema import fld, path_str
 
-GROUPS = ("objects", "materials", "camera", "lighting", "environment")
+GROUPS = ("objects", "materials", "camera", "lighting", "environment", "sensor")   # sensor: after the render
 
 
 def const(v: float) -> Distribution:
@@ -59,6 +59,7 @@ class FrameState:
     balance: dict[str, dict[str, float]] = field(default_factory=dict)   # attribute -> normalised shares
     hidden: set[str] = field(default_factory=set)    # objects hidden this frame by an earlier randomizer
     placed: dict[str, list] = field(default_factory=dict)   # surface name -> [(x, y, z, radius), ...]
+    shapes: dict[str, list] = field(default_factory=dict)   # object -> local box corners this frame (pool assets)
 
 
 @dataclass

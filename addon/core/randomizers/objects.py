@@ -48,7 +48,7 @@ class Placement(Randomizer):
     rotation_x: Distribution = fld(const(0.0), "Rotation about x (degrees; free mode)")
     rotation_y: Distribution = fld(const(0.0), "Rotation about y (degrees; free mode)")
     rotation_z: Distribution = fld(uni(0, 360), "Rotation about z, or yaw about the normal (degrees)")
-    scale: Distribution = fld(const(1.0), "Uniform scale factor", min=0.0)
+    scale: Distribution = fld(const(1.0), "Uniform scale factor, times the object's own scale", min=0.0)
     scale_x: Distribution = fld(const(1.0), "Extra scale factor along the object's x", min=0.0)
     scale_y: Distribution = fld(const(1.0), "Extra scale factor along the object's y", min=0.0)
     scale_z: Distribution = fld(const(1.0), "Extra scale factor along the object's z", min=0.0)
@@ -88,8 +88,11 @@ def surface_of(p: Placement, ctx) -> Surface:
 
 
 def corners_of(ctx, name: str) -> np.ndarray:
-    """Local bounding-box corners (8 x 3); without them a flat square of the footprint radius."""
-    c = ctx.data.get("corners", {}).get(name)
+    """Local bounding-box corners (8 x 3): this frame's shape (an asset a pool put in the object), else
+    the object's own; without them a flat square of the footprint radius."""
+    c = ctx.frame.shapes.get(name)
+    if c is None:
+        c = ctx.data.get("corners", {}).get(name)
     if c is not None:
         return np.asarray(c, dtype=float).reshape(8, 3)
     h = ctx.footprints.get(name, 0.0) / math.sqrt(2.0)
@@ -102,7 +105,9 @@ def place(p: Placement, rng: np.random.Generator, ctx, name: str, surf: Surface 
     A fitting spot is recorded in ``ctx.frame.placed`` so later objects (and later randomizers on the
     same surface) keep clear of it."""
     s = p.scale.sample(rng)
-    scale = [s * p.scale_x.sample(rng), s * p.scale_y.sample(rng), s * p.scale_z.sample(rng)]
+    own = ctx.data.get("scales", {}).get(name, (1.0, 1.0, 1.0))    # draws are factors of the object's own scale
+    scale = [s * p.scale_x.sample(rng) * own[0], s * p.scale_y.sample(rng) * own[1],
+             s * p.scale_z.sample(rng) * own[2]]
     local = corners_of(ctx, name) * np.asarray(scale)
     if p.rotation_mode == "free":
         euler = [deg(p.rotation_x, rng), deg(p.rotation_y, rng), deg(p.rotation_z, rng)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..params.balance import BalanceTarget
+from .assets import AssetSource
 from ..randomizers import GROUPS, Randomizer, Selector
 from ..params.schema import SchemaError, fld, from_data, to_data
 
@@ -65,6 +66,7 @@ class Randomizers:
     camera: list[Randomizer] = fld([], "Camera placement and lens")
     lighting: list[Randomizer] = fld([], "Lights and world")
     environment: list[Randomizer] = fld([], "Fog, weather, backgrounds")
+    sensor: list[Randomizer] = fld([], "Lens, noise, blur, colour, compression: applied to the render afterwards")
 
     def check(self, path):
         seen: dict[str, tuple] = {}
@@ -96,9 +98,15 @@ class RenderSettings:
     resolution: tuple[int, int] = fld((640, 480), "Width, height (px)", min=1, max=16384)
     samples: int = fld(16, "Cycles samples per pixel", min=1, max=65536)
     denoise: bool = fld(False, "Denoise (costs about 40% of a small CPU frame)")
-    device: Literal["CPU", "GPU"] = fld("CPU", "Cycles device")
+    device: Literal["CPU", "GPU", "auto"] = fld("CPU", "Cycles device: CPU, GPU (an error where none is usable), "
+                                                "or auto (a GPU if there is one, else the CPU with a warning)")
+    gpu_backend: Literal["auto", "OPTIX", "CUDA", "HIP", "METAL", "ONEAPI"] = fld(
+        "auto", "GPU backend (auto: OptiX, then CUDA, HIP, oneAPI, Metal, whichever has a device)")
     threads: int = fld(0, "CPU threads (0: all cores)", min=0, max=1024)
-    max_bounces: int = fld(6, "Light path bounces", min=0, max=1024)
+    profile: Literal["fast", "balanced", "final"] = fld(
+        "balanced", "Render profile: bounces, light tree, adaptive sampling and denoiser tuning, from cheapest "
+        "(fast) to cleanest (final); explicit fields below override it")
+    max_bounces: int = fld(-1, "Light path bounces (-1: the profile's)", min=-1, max=1024)
     view_transform: Literal["Standard", "AgX", "Filmic"] = fld("AgX", "Colour view transform of the RGB image")
 
 
@@ -141,6 +149,7 @@ class Recipe:
     categories: list[Category] = fld([], "Categories, in id order (ids start at 1)")
     labels: list[LabelRule] = fld([], "Which objects are targets, with which category and attributes")
     scene: SceneSetup = fld(SceneSetup(), "Scene building from an asset library")
+    assets: list[AssetSource] = fld([], "Model files imported as targets (scans, CAD, downloads); a pool shows them")
     randomizers: Randomizers = fld(Randomizers(), "Randomizer stacks")
     balance: list[BalanceTarget] = fld([], "Target shares for categories and attributes, followed over the job")
     render: RenderSettings = fld(RenderSettings(), "Render settings")
@@ -159,6 +168,11 @@ class Recipe:
                 raise SchemaError(f"category {rule.category!r} is not in categories ({', '.join(names) or 'none'})",
                                   path + ("labels", i, "category"), rule.category, f"one of {names}")
 
+        sources = [a.name for a in self.assets]
+        for i, a in enumerate(self.assets):
+            if sources.count(a.name) > 1:
+                raise SchemaError(f"asset source {a.name!r} is listed twice", path + ("assets", i, "name"), a.name,
+                                  "unique names")
         self.check_output(path)
         attrs = [b.attribute for b in self.balance]
         for i, b in enumerate(self.balance):

@@ -35,7 +35,7 @@ MAX_EXTENDS = 16               # extends steps in a chain (a preset and up to 16
 
 Origins = dict[tuple, tuple[str, int]]
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-SECTIONS = "categories, labels, scene, randomizers, balance, render, output"
+SECTIONS = "categories, labels, scene, assets, randomizers, balance, render, output"
 
 
 def resolve_path(value: str, base_dir: str | Path) -> Path:

@@ -1,0 +1,140 @@
+"""Render devices and local worker plans, decided without Blender (issue 20).
+
+The bridge asks Blender which Cycles devices it sees and hands the list here; ``choose`` decides what a
+process renders on, and ``plan_workers`` how ``--workers auto`` splits a machine. Both are pure, so every
+case (no GPU, the wrong backend, four cards) is unit-tested without Blender or a GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UserError
+
+# auto's order of preference: OptiX (RT cores) before plain CUDA on the same NVIDIA card, then AMD, Intel, Apple.
+BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+DEVICE_SETTINGS = ("CPU", "GPU", "auto")
+BACKEND_SETTINGS = ("auto",) + BACKENDS
+
+
+@dataclass(frozen=True)
+class Device:
+    """One GPU as Cycles lists it: ``id`` is Cycles' persistent id (it carries the PCI address)."""
+    backend: str
+    name: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a process renders on: the CPU, or these GPUs of one backend."""
+    device: str                       # "CPU" or "GPU"
+    backend: str | None = None
+    devices: tuple[Device, ...] = ()
+    warning: str | None = None        # auto fell back to the CPU: say so once
+
+    def label(self) -> str:
+        """One short line for logs, heartbeats and the job report."""
+        names = ", ".join(d.name for d in self.devices)
+        if self.device == "CPU":
+            return f"CPU: {names}" if names else "CPU"
+        return f"{self.backend}: {names}"
+
+    def to_data(self) -> dict:
+        """The manifest's form (ids left out: they name one machine's PCI slots)."""
+        return {"device": self.device, "backend": self.backend, "names": [d.name for d in self.devices]}
+
+
+def _seen(available: dict[str, list[Device]]) -> str:
+    found = [f"{b} ({', '.join(d.name for d in available[b])})" for b in BACKENDS if available.get(b)]
+    return "Blender sees " + ("; ".join(found) if found else "no GPU (no CUDA, OptiX, HIP, oneAPI or Metal device)")
+
+
+def choose(device: str, backend: str, available: dict[str, list[Device]], wanted: list[str] | None = None) -> Choice:
+    """Pick the render device from ``render.device``/``render.gpu_backend`` and what Blender reports.
+
+    ``available``: GPUs per backend. ``wanted``: Cycles ids a worker-pool child was given (one GPU
+    each); an id no longer listed is an error unless exactly one GPU of the backend is visible (a farm
+    that already hid the others, e.g. through CUDA_VISIBLE_DEVICES). ``GPU`` where none fits raises one
+    clear ``UserError``; ``auto`` falls back to the CPU with a warning."""
+    if device not in DEVICE_SETTINGS:
+        raise UserError(f"render.device: {device!r} is not allowed: expected one of {', '.join(DEVICE_SETTINGS)}")
+    if backend not in BACKEND_SETTINGS:
+        raise UserError(f"render.gpu_backend: {backend!r} is not allowed: expected one of "
+                        f"{', '.join(BACKEND_SETTINGS)}")
+    if device == "CPU":
+        return Choice("CPU")
+    order = BACKENDS if backend == "auto" else (backend,)
+    picked = next((b for b in order if available.get(b)), None)
+    if picked is None:
+        what = "a GPU" if backend == "auto" else f"a {backend} GPU"
+        if device == "auto":
+            return Choice("CPU", warning=f"render.device auto: no usable {what[2:]}; {_seen(available)}; "
+                                         "rendering on the CPU")
+        raise UserError(f"render.device GPU: no usable {what[2:]} here; {_seen(available)}. Set render.device: "
+                        "auto to fall back to the CPU, or CPU")
+    gpus = list(available[picked])
+    if wanted:
+        chosen = [d for d in gpus if d.id in wanted]
+        if len(chosen) < len(set(wanted)):
+            if len(gpus) == 1 and len(set(wanted)) == 1:
+                chosen = gpus           # the farm already hid every other card
+            else:
+                missing = sorted(set(wanted) - {d.id for d in gpus})
+                raise UserError(f"GPU {', '.join(missing)} (given to this worker) is not among the {picked} devices "
+                                f"Blender sees: {', '.join(d.id for d in gpus)}")
+        gpus = chosen
+    return Choice("GPU", picked, tuple(gpus))
+
+
+# -- --workers auto -----------------------------------------------------------------------------------------
+
+# Threads per process on the CPU, by frame size (pixels). Cycles spreads one frame's pixels over every thread,
+# but the per-frame rest (scene sync, saving, decoding passes, labels, files) runs on one: small frames leave
+# threads idle between renders, so they run as several processes; large frames keep all threads busy in one.
+CPU_THREADS_BY_PIXELS = ((100_000, 2), (400_000, 4), (2_200_000, 8))   # ~320x240: 2, ~640x480: 4, ~1080p: 8
+# A GPU worker's CPU threads: scene sync and the per-frame work above, enough to keep its card fed.
+MAX_THREADS_PER_GPU = 8
+
+
+@dataclass(frozen=True)
+class WorkerSlot:
+    """One local worker: its CPU threads and, on a GPU machine, the one GPU it renders on."""
+    threads: int
+    gpu: Device | None = None
+
+    def label(self) -> str:
+        return f"{self.gpu.backend}: {self.gpu.name}" if self.gpu else f"CPU ({self.threads} threads)"
+
+
+def cpu_threads_per_process(cpus: int, resolution: tuple[int, int]) -> int:
+    pixels = resolution[0] * resolution[1]
+    for limit, threads in CPU_THREADS_BY_PIXELS:
+        if pixels <= limit:
+            return min(threads, cpus)
+    return cpus
+
+
+def plan_workers(cpus: int, resolution: tuple[int, int], frames: int, choice: Choice) -> list[WorkerSlot]:
+    """What ``--workers auto`` starts: one process per GPU of ``choice`` (each pinned to its card, CPU
+    threads split between them), or on the CPU ``cpus // threads`` processes with the threads each that
+    ``cpu_threads_per_process`` gives for the frame size. Never more processes than frames."""
+    cpus, frames = max(1, cpus), max(1, frames)
+    if choice.device == "GPU" and choice.devices:
+        gpus = list(choice.devices)[:frames]
+        threads = max(1, min(MAX_THREADS_PER_GPU, cpus // len(gpus)))
+        return [WorkerSlot(threads, g) for g in gpus]
+    threads = cpu_threads_per_process(cpus, resolution)
+    n = max(1, min(cpus // threads, frames))
+    return [WorkerSlot(cpus // n if n == 1 else threads) for _ in range(n)]
+
+
+def parse_workers(text: str | int) -> int | str:
+    """``--workers``: a count (1 or more) or ``auto``."""
+    if isinstance(text, int) or str(text).strip().isdigit():
+        n = int(text)
+        if n >= 1:
+            return n
+    elif str(text).strip().lower() == "auto":
+        return "auto"
+    raise UserError(f"--workers {text!r}: expected a number of processes (1 or more) or auto")

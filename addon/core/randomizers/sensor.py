@@ -1,0 +1,172 @@
+"""Sensor: what the camera does to the light after the scene (issue 18). Drawn like every randomizer, applied
+after the frame's one render in numpy (``core/sensor``): lens distortion first (the render is made wider and
+every label follows it), then the linear-light effects, then the display effects, each in stack order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from ..params.distributions import Distribution, parse
+from ..params.schema import fld
+from .base import Randomizer, const, uni
+
+
+@dataclass
+class _Sensor(Randomizer):
+    GROUP: ClassVar[str] = "sensor"
+    TARGETS: ClassVar[str] = "none"
+    PER_OBJECT: ClassVar[bool] = False
+    PER_VIEW: ClassVar[bool] = True       # each view is its own exposure
+
+
+@dataclass
+class LensDistortion(_Sensor):
+    """Lens distortion, OpenCV conventions: Brown-Conrady (k1 k2 k3 radial, p1 p2 tangential) or fisheye
+    (equidistant, k1..k4 = k1 k2 k3 k4). The render is made wider first so the warp never reads past its
+    edge; masks, depth, normals, flow, boxes, amodal boxes, keypoints and visibility follow the warp, and the
+    record's camera.distortion holds the model and coefficients next to K."""
+    TYPE: ClassVar[str] = "lens_distortion"
+
+    model: Literal["brown_conrady", "fisheye"] = fld("brown_conrady", "brown_conrady: OpenCV's [k1, k2, p1, p2, "
+                                                     "k3]; fisheye: cv2.fisheye's equidistant [k1, k2, k3, k4]")
+    k1: Distribution = fld(uni(-0.25, 0.05), "First radial coefficient (< 0: barrel, > 0: pincushion)",
+                           min=-2.0, max=2.0)
+    k2: Distribution = fld(const(0.0), "Second radial coefficient", min=-2.0, max=2.0)
+    k3: Distribution = fld(const(0.0), "Third radial coefficient", min=-2.0, max=2.0)
+    k4: Distribution = fld(const(0.0), "Fourth radial coefficient (fisheye only)", min=-2.0, max=2.0)
+    p1: Distribution = fld(const(0.0), "First tangential coefficient (brown_conrady only)", min=-0.1, max=0.1)
+    p2: Distribution = fld(const(0.0), "Second tangential coefficient (brown_conrady only)", min=-0.1, max=0.1)
+    max_overscan: float = fld(2.0, "Largest render size over the output size the warp may ask for (per axis)",
+                              min=1.0, max=4.0)
+
+    def sample(self, rng, ctx):
+        k1, k2, k3, k4, p1, p2 = (d.sample(rng) for d in (self.k1, self.k2, self.k3, self.k4, self.p1, self.p2))
+        coefficients = [k1, k2, p1, p2, k3] if self.model == "brown_conrady" else [k1, k2, k3, k4]
+        return {"model": self.model, "coefficients": [float(c) for c in coefficients],
+                "max_overscan": float(self.max_overscan)}
+
+
+@dataclass
+class SensorNoise(_Sensor):
+    """Poisson-Gaussian sensor noise in linear light, per channel: a pixel of linear value x collects
+    x * full_well * sensitivity / (iso / 100) electrons (shot noise), plus Gaussian read noise in electrons.
+    Salt and pepper (dead and hot pixels) as a share of pixels, usually a rare event."""
+    TYPE: ClassVar[str] = "sensor_noise"
+
+    iso: Distribution = fld(parse({"log_uniform": [100, 3200]}), "ISO: gain = iso / 100 (fewer electrons per "
+                                                                 "signal level: more shot noise)", min=1.0)
+    full_well: float = fld(8000.0, "Electrons that make full white at ISO 100", min=1.0)
+    read_noise: Distribution = fld(uni(1.5, 4.0), "Read noise (electrons, standard deviation)", min=0.0)
+    sensitivity: tuple[float, float, float] = fld((0.6, 1.0, 0.5), "Relative sensitivity of R, G, B (a Bayer "
+                                                                   "sensor's blue collects fewest photons)",
+                                                  min=0.01, max=1.0)
+    salt_pepper: Distribution = fld(parse({"constant": 0.0, "rare": {"p": 0.05, "uniform": [0.0005, 0.005]}}),
+                                    "Share of pixels stuck black or white (by default a rare event)",
+                                    min=0.0, max=0.5)
+
+    def sample(self, rng, ctx):
+        return {"iso": self.iso.sample(rng), "full_well": float(self.full_well),
+                "read_noise": self.read_noise.sample(rng), "sensitivity": [float(s) for s in self.sensitivity],
+                "salt_pepper": self.salt_pepper.sample(rng), "seed": int(rng.integers(0, 2**31 - 1))}
+
+
+@dataclass
+class Blur(_Sensor):
+    """Gaussian blur in linear light (a soft lens, missed focus over the whole frame)."""
+    TYPE: ClassVar[str] = "blur"
+
+    sigma: Distribution = fld(uni(0.0, 1.5), "Standard deviation of the Gaussian (output pixels)", min=0.0, max=20.0)
+
+    def sample(self, rng, ctx):
+        return {"sigma": self.sigma.sample(rng)}
+
+
+@dataclass
+class Exposure(_Sensor):
+    """Exposure compensation: linear light times 2^ev, clipped at white."""
+    TYPE: ClassVar[str] = "exposure"
+
+    ev: Distribution = fld(parse({"normal": [0.0, 0.5], "clip": [-2.0, 2.0]}), "Exposure change in stops", min=-10, max=10)
+
+    def sample(self, rng, ctx):
+        return {"ev": self.ev.sample(rng)}
+
+
+@dataclass
+class WhiteBalance(_Sensor):
+    """A colour cast: the scene's light at `temperature` seen by a camera balanced for daylight (6504 K), and a
+    green-magenta tint. Gains keep the mean brightness."""
+    TYPE: ClassVar[str] = "white_balance"
+
+    temperature: Distribution = fld(uni(4500, 8500), "Colour temperature of the cast (K; lower is warmer)",
+                                    min=1667, max=25000)
+    tint: Distribution = fld(uni(-0.05, 0.05), "Green (> 0) or magenta (< 0) shift of the green gain",
+                             min=-0.5, max=0.5)
+
+    def sample(self, rng, ctx):
+        return {"temperature": self.temperature.sample(rng), "tint": self.tint.sample(rng)}
+
+
+@dataclass
+class Tone(_Sensor):
+    """Gamma and contrast of the camera's processing, on the display image: y = x^gamma, then contrast about
+    mid grey."""
+    TYPE: ClassVar[str] = "tone"
+
+    gamma: Distribution = fld(uni(0.8, 1.25), "Power applied to display values (> 1: darker mid-tones)",
+                              min=0.1, max=10.0)
+    contrast: Distribution = fld(uni(0.85, 1.2), "Contrast about mid grey (1: unchanged)", min=0.0, max=5.0)
+
+    def sample(self, rng, ctx):
+        return {"gamma": self.gamma.sample(rng), "contrast": self.contrast.sample(rng)}
+
+
+@dataclass
+class Vignetting(_Sensor):
+    """Light fall-off towards the corners: linear light times 1 - strength * (r / r_corner)^2 about the
+    principal point."""
+    TYPE: ClassVar[str] = "vignetting"
+
+    strength: Distribution = fld(uni(0.0, 0.4), "Loss of light at the farthest corner (0..1)", min=0.0, max=1.0)
+
+    def sample(self, rng, ctx):
+        return {"strength": self.strength.sample(rng)}
+
+
+@dataclass
+class ChromaticAberration(_Sensor):
+    """Lateral chromatic aberration: red magnified and blue shrunk about the principal point (per-channel scale),
+    green left where the labels are."""
+    TYPE: ClassVar[str] = "chromatic_aberration"
+
+    shift: Distribution = fld(uni(0.0, 1.5), "Red/blue displacement at the farthest corner (pixels)",
+                              min=0.0, max=50.0)
+
+    def sample(self, rng, ctx):
+        return {"shift": self.shift.sample(rng)}
+
+
+@dataclass
+class Jpeg(_Sensor):
+    """JPEG compression at a drawn quality: the stored image is the compressed one (a JPEG output is written at
+    this quality; a PNG output holds the decoded JPEG)."""
+    TYPE: ClassVar[str] = "jpeg"
+
+    quality: Distribution = fld(uni(40, 95), "JPEG quality (rounded to an integer)", min=1, max=100)
+
+    def sample(self, rng, ctx):
+        return {"quality": int(round(self.quality.sample(rng)))}
+
+
+@dataclass
+class Resize(_Sensor):
+    """Down-scaling then up-scaling back to the output size: the detail of a smaller sensor or a re-encoded
+    stream."""
+    TYPE: ClassVar[str] = "resize"
+
+    factor: Distribution = fld(uni(0.4, 1.0), "Size of the intermediate image over the output size", min=0.05,
+                               max=1.0)
+
+    def sample(self, rng, ctx):
+        return {"factor": self.factor.sample(rng)}

@@ -1,0 +1,136 @@
+"""The asset pool at library scale (issue 14): a pool of N imported files, 10 shown per frame, against the same
+10 objects fixed in the scene; and peak memory as the pool grows (50 -> 1000 files).
+
+The pool's files are copies of the six shipped scans (``asset_library/scans/``) under distinct names, written once
+under ``--cache``; each side is a whole ``synthkiln render`` process (start-up, every frame, COCO), alternated
+(A B A B) so drift on a shared machine hits both alike. Figures: frames per second after the first load
+(total time minus the first frame's), the ratio pool / fixed (target: at most 1.10), and the process's peak
+RSS per pool size.
+
+    .venv/bin/python benchmarks/bench_assets.py                       # pool 200 vs fixed, memory 50..1000
+    .venv/bin/python benchmarks/bench_assets.py --frames 20 --sizes 50,200 --reps 1
+
+Run with nothing else busy: the machine has 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCANS = ROOT / "asset_library" / "scans"
+CLI = [str(Path(sys.executable).parent / "synthkiln")]
+
+def make_pool(folder: Path, n: int) -> Path:
+    """``n`` files, cycling over the six scans (the OBJ left out: it is in cm), under distinct names."""
+    files = sorted(p for p in SCANS.rglob("*") if p.suffix in (".glb", ".ply", ".stl", ".fbx", ".usdc"))
+    out = folder / f"pool{n}"
+    if out.exists():
+        return out
+    for i in range(n):
+        src = files[i % len(files)]
+        dst = out / src.parent.name / f"{src.stem}_{i:04d}{src.suffix}"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    return out
+
+
+def pool_preset(pool: Path, args) -> str:
+    return (f"""version: 1
+categories: [{{name: mug}}, {{name: bottle}}, {{name: bowl}}, {{name: can}}, {{name: book}}, {{name: box}}]
+scene:
+  library: builtin:asset_library/tabletop.blend
+  objects: [{{asset: Table, collection: Stage}}, {{asset: Floor, collection: Stage}}]
+  lights: [{{name: Key, type: AREA, size: 1.0}}]
+assets: [{{name: pool, path: {pool}, category_from: folder}}]
+randomizers:
+  objects:
+    - {{type: asset_pool, name: pool, count: 10, slots: 10, cache_assets: {args.cache_assets}}}
+    - {{type: object_pose, name: scatter, select: {{collection: Assets}}, mode: surface, surface: Table,
+        rotation_mode: upright, min_spacing: 0.0, max_tries: 200}}
+  camera: [{{type: camera_shell, name: orbit, look_at: [0, 0, 0], distance: 1.6, elevation: 50}}]
+render: {{resolution: [{args.width}, {args.height}], samples: {args.samples}}}
+output: {{frames: {args.frames}, seed: 0, exports: [coco], previews: 0}}
+""")
+
+
+def fixed_preset(args) -> str:
+    """The same ten objects every frame, as scene objects (appended from the tabletop library)."""
+    return (f"""version: 1
+categories: [{{name: mug}}, {{name: bottle}}, {{name: bowl}}, {{name: can}}, {{name: book}}, {{name: box}}]
+labels: [{{select: {{collection: Targets}}, category: mug}}]
+scene:
+  library: builtin:asset_library/tabletop.blend
+  objects: [{{asset: Table, collection: Stage}}, {{asset: Floor, collection: Stage}}, {{asset: Mug, count: 2}},
+            {{asset: Bottle, count: 2}}, {{asset: Bowl, count: 2}}, {{asset: Can, count: 2}}, {{asset: Book}},
+            {{asset: Box}}]
+  lights: [{{name: Key, type: AREA, size: 1.0}}]
+randomizers:
+  objects:
+    - {{type: object_pose, name: scatter, select: {{collection: Targets}}, mode: surface, surface: Table,
+        rotation_mode: upright, min_spacing: 0.0, max_tries: 200}}
+  camera: [{{type: camera_shell, name: orbit, look_at: [0, 0, 0], distance: 1.6, elevation: 50}}]
+render: {{resolution: [{args.width}, {args.height}], samples: {args.samples}}}
+output: {{frames: {args.frames}, seed: 0, exports: [coco], previews: 0}}
+""")
+
+
+def run(preset_text: str, work: Path, name: str) -> tuple[float, float, float]:
+    """(seconds in all, seconds of the first frame, peak RSS MB) of one render process."""
+    preset = work / f"{name}.yaml"
+    preset.write_text(preset_text)
+    out = work / f"out-{name}"
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    cmd = ["/usr/bin/time", "-v", *CLI, "render", str(preset), "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    total = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(f"{name} failed:\n{proc.stderr[-2000:]}")
+    peak = float(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1)) / 1024
+    times = sorted((out / "shards").glob("times-*.tsv"))
+    rows = [ln.split("\t") for t in times for ln in t.read_text().splitlines() if ln and ln[0].isdigit()]
+    per_frame = {int(r[0]): float(r[1]) for r in rows}
+    return sum(per_frame.values()), per_frame.get(0, 0.0), peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=50)
+    ap.add_argument("--width", type=int, default=160)
+    ap.add_argument("--height", type=int, default=120)
+    ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--pool", type=int, default=200)
+    ap.add_argument("--sizes", default="50,200,500,1000")
+    ap.add_argument("--cache-assets", type=int, default=64)
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthkiln-bench-assets")
+    args = ap.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+
+    pool = make_pool(args.cache, args.pool)
+    pool_runs, fixed_runs = [], []
+    for rep in range(args.reps):
+        for side, text, sink in (("pool", pool_preset(pool, args), pool_runs), ("fixed", fixed_preset(args), fixed_runs)):
+            total, first, peak = run(text, args.cache, f"{side}{rep}")
+            sink.append((total - first) / max(args.frames - 1, 1))
+            print(f"{side:<6} rep {rep}: {total:.1f} s frames, first {first:.2f} s, peak {peak:.0f} MB", flush=True)
+    p, f = statistics.median(pool_runs), statistics.median(fixed_runs)
+    print(f"after the first load: pool {p * 1000:.0f} ms/frame, fixed {f * 1000:.0f} ms/frame, ratio {p / f:.3f} "
+          "(target <= 1.10)")
+    print("pool size  peak RSS (MB)")
+    for n in (int(x) for x in args.sizes.split(",")):
+        _, _, peak = run(pool_preset(make_pool(args.cache, n), args), args.cache, f"mem{n}")
+        print(f"{n:9d}  {peak:12.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
