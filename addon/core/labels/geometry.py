@@ -146,8 +146,14 @@ def silhouette_labels(cam_verts: np.ndarray, tris: np.ndarray, K: np.ndarray, wi
     else:
         area = box[2] * box[3]
         truncation = 1.0 - clipped[2] * clipped[3] / area if area > 0 else 0.0
-    if inside > 0:
-        visibility = min(mask_area / inside, 1.0)
+    return occlusion_labels(box, clipped, truncation, mask_area, inside)
+
+
+def occlusion_labels(box, clipped, truncation: float, mask_area: int, silhouette: int) -> dict:
+    """The record's occlusion fields: visibility is the visible pixels over the silhouette's (None when the
+    object is neither seen nor in frame)."""
+    if silhouette > 0:
+        visibility = min(mask_area / silhouette, 1.0)
     else:
         visibility = 1.0 if mask_area > 0 else None
     return {"amodal_bbox": box, "amodal_bbox_clipped": clipped, "truncation": round(truncation, 6),

@@ -74,12 +74,7 @@ def silhouette_labels(cam_verts: np.ndarray, tris: np.ndarray, lens: LensWarp, m
         mv = np.floor(lens.map_v[by0:by1, bx0:bx1]).astype(np.intp) - r0
         ok = (mu >= 0) & (mu < cw) & (mv >= 0) & (mv < ch)
         sil = int(np.count_nonzero(cov[mv[ok], mu[ok]]))
-    if sil > 0:
-        visibility = min(mask_area / sil, 1.0)
-    else:
-        visibility = 1.0 if mask_area > 0 else None
-    return {"amodal_bbox": box, "amodal_bbox_clipped": clipped, "truncation": round(truncation, 6),
-            "visibility": None if visibility is None else round(visibility, 6)}
+    return geometry.occlusion_labels(box, clipped, truncation, mask_area, sil)
 
 
 def keypoints(kps: list[dict], lens: LensWarp, near: float = 1e-3) -> list[dict]:
