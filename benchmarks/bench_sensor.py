@@ -64,8 +64,9 @@ def render_times(w: int, h: int, samples: int, frames: int) -> list[float]:
     recipe = load_preset(BUILTIN_PRESETS / "street.yaml")
     recipe.render.resolution, recipe.render.samples = (w, h), samples
     job = FrameJob(bpy.context.scene, recipe, BUILTIN_PRESETS).prepare()
+    from synthkiln.addon.core.dataset import layout
     out = Path(tempfile.mkdtemp())
-    (out / "frames").mkdir()
+    layout.make_dirs(out, (layout.SEMANTIC,))
     times = []
     for i in range(frames + 1):
         t0 = time.perf_counter()
