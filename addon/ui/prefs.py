@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-from ..bridge import compat
+from ..bridge import asset_libraries, compat
 
 
 def addon_name(package: str = __package__) -> str:
@@ -31,7 +31,9 @@ class SYNTHKILN_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = addon_name()
 
     asset_library: StringProperty(name="Asset Library", subtype='DIR_PATH', options=compat.path_property_options(),
-                                  description="Folder of .blend asset libraries offered to new recipes")
+                                  description="Your folder of .blend asset libraries: shown in Blender's Asset "
+                                              "Browser as \"SynthKiln (your library)\"",
+                                  update=lambda self, _context: asset_libraries.register(self.asset_library))
     output_directory: StringProperty(name="Output Folder", subtype='DIR_PATH', options=compat.path_property_options(),
                                      description="Dataset folder of new recipes (empty: next to the .blend)")
     workers: IntProperty(name="Local Workers", default=Defaults.workers, min=1, max=256,
@@ -55,4 +57,14 @@ def get(context=None) -> Defaults:
 
 
 classes = (SYNTHKILN_AP_preferences,)
-register, unregister = bpy.utils.register_classes_factory(classes)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register_classes()
+    asset_libraries.register(get().asset_library)
+
+
+def unregister() -> None:
+    asset_libraries.unregister()
+    _unregister_classes()
