@@ -9,7 +9,7 @@ import bpy
 
 from ..core.errors import UserError
 from ..core.params.schema import field_specs
-from . import appliers
+from . import appliers, assets
 from . import scene as scene_setup
 from .files import user_path
 from .recipe import read_recipe
@@ -84,6 +84,23 @@ def scene_problems(scene) -> list[str]:
             continue
         if not hits and not r.select.is_empty():
             out.append(f"{r.where()} ({r.TYPE}): its selection matches no object")
+    out += _asset_problems(recipe)
+    return out
+
+
+def _asset_problems(recipe) -> list[str]:
+    """Asset sources that match no file or name unknown categories, and files that cannot be imported (checked
+    without importing: missing, empty, not a model format). A corrupt file is only found when it is loaded."""
+    if not recipe.assets:
+        return []
+    try:
+        found = assets.resolve_sources(recipe)
+    except UserError as e:
+        return [str(e)]
+    bad = [(a, why) for a in found if (why := assets.file_problem(Path(a.path)))]
+    out = [f"asset {a.id} ({a.file}): {why}" for a, why in bad[:LIST_AT_MOST]]
+    if len(bad) > LIST_AT_MOST:
+        out.append(f"and {len(bad) - LIST_AT_MOST} more asset files that cannot be imported")
     return out
 
 

@@ -391,3 +391,27 @@ def test_import_preset_points_the_bulk_label_category_at_an_existing_category(em
     empty_scene.synthkiln.label_category = "widget"
     assert bpy.ops.synthkiln.import_preset(filepath=str(BUILTIN_PRESETS / "tabletop.yaml")) == {"FINISHED"}
     assert empty_scene.synthkiln.label_category == "mug"
+
+
+def test_check_scene_covers_asset_sources(addon_registered, tmp_path):
+    """Issue 14: a source that matches no file, and files that cannot be imported, are listed by Check Scene
+    (without importing anything)."""
+    lib = tmp_path / "lib" / "mug"
+    lib.mkdir(parents=True)
+    (lib / "empty.stl").write_bytes(b"")
+    preset = tmp_path / "p.yaml"
+    preset.write_text(f"""\
+categories: [{{name: mug}}]
+assets:
+  - {{name: mine, path: '{tmp_path / "lib"}', category_from: folder}}
+""")
+    bpy.ops.wm.read_factory_settings(use_empty=False)
+    ops.import_preset(filepath=str(preset))
+    ops.check_scene()
+    problems = [p.value for p in bpy.context.scene.synthkiln.check_problems]
+    assert any("empty.stl" in p and "is empty" in p for p in problems), problems
+    preset.write_text(preset.read_text().replace(str(tmp_path / "lib"), str(tmp_path / "nothing")))
+    ops.import_preset(filepath=str(preset))
+    ops.check_scene()
+    problems = [p.value for p in bpy.context.scene.synthkiln.check_problems]
+    assert any("matches no model file" in p or "does not exist" in p for p in problems), problems
