@@ -209,6 +209,7 @@ class DatasetRun:
                 progress_log.warning("Warning: %s", device.warning)
             progress_log.info("device: %s", device.label(), extra={"sk_device": device.label()})
         clean_temp_files(self.root, {layout.stem(i) for i in frames})
+        clean_scratch(Path(tempfile.gettempdir()), SCRATCH)     # a killed run's, even when nothing is left to do
         done = set(layout.record_indices(self.root))
         self.todo = [i for i in frames if i not in done]
         self.total = len(frames)
