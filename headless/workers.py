@@ -37,14 +37,14 @@ from ..addon.core.dataset import layout
 from ..addon.core.dataset import status as core
 from ..addon.core.errors import Interrupted, UserError
 from ..addon.core.exports.build import write_exports
-from ..addon.core.fsio import clean_temp_files
+from ..addon.core.fsio import clean_scratch, clean_temp_files, writer_tag
 from ..addon.core.dataset.job import Shard, claim_job
 from ..addon.core.recipe.model import Recipe
 
 DEFAULT_RECYCLE = 200           # frames per Blender process: minutes of work, bounded memory
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
 POLL_S = 0.25
-SCRATCH = "synthkiln-worker-"     # + the pool's pid: a child's TMPDIR
+SCRATCH = "synthkiln-worker-"     # + the pool's writer tag (pid-host): a child's TMPDIR
 STOP_GRACE_S = 5.0
 DEVICE_LINE = "device: "          # a child's first line: what it renders on (bridge/pipeline.py)
 
@@ -208,7 +208,7 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
             wk.env = slot_env(slots[w])
             beat.data["device"] = slots[w].label()      # until the child says what it chose
         pool.append(wk)
-    _clean_orphan_scratch()
+    clean_scratch(Path(tempfile.gettempdir()), SCRATCH)     # pools that died without cleaning up
     sel = selectors.DefaultSelector()
     main_thread = threading.current_thread() is threading.main_thread()    # signal handlers live there only
     old_term = signal.signal(signal.SIGTERM, _raise_stop) if main_thread else None
@@ -261,14 +261,6 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     return finished - start_done
 
 
-def _clean_orphan_scratch() -> None:
-    """Scratch folders of pools that died without cleaning up (SIGKILL, power loss) on this host."""
-    for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*"):
-        pid = p.name[len(SCRATCH):].split("-", 1)[0]
-        if pid.isdigit() and not core.alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)
-
-
 def _raise_stop(signum, frame):
     raise _Stop()
 
@@ -280,7 +272,7 @@ def _next_chunk(wk: _Worker, args, root: Path, total: int, python: str, sel, don
         if all(i in done for i in chunk.frames(total)):
             wk.chunks.popleft()
             continue
-        wk.chunk, wk.tmp = chunk, tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-")
+        wk.chunk, wk.tmp = chunk, tempfile.mkdtemp(prefix=f"{SCRATCH}{writer_tag()}-")
         env = {**os.environ, CHILD: "1", DEFER_EXPORTS: "1", "SYNTHKILN_HEARTBEAT": "0",
                "TMPDIR": wk.tmp, **wk.env}   # Blender's and the pipeline's scratch: removed when the child ends
         cmd = [python, "-c", _LAUNCH, str(os.getpid()), "render", *args, "--shard", f"{chunk.index}/{chunk.count}"]

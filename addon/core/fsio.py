@@ -41,8 +41,8 @@ def writer_state(tag: str) -> str:
     if int(pid) == os.getpid():
         return "self"
     if not host:        # a name from before host tags: its pid is only a guess
-        return "alive" if _writer_alive(int(pid)) else "foreign"
-    return "alive" if _writer_alive(int(pid)) else "dead"
+        return "alive" if process_alive(int(pid)) else "foreign"
+    return "alive" if process_alive(int(pid)) else "dead"
 
 
 class UnreadableFile(Exception):
@@ -121,7 +121,7 @@ def clean_temp_files(root: Path, stems: set[str] | None = None) -> int:
     return count
 
 
-def _writer_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -137,8 +137,8 @@ def clean_scratch(folder: Path, prefix: str) -> None:
         entries = list(Path(folder).glob(f"{prefix}*-{HOST}-*"))
     except OSError:
         return
-    for p in entries:
-        if p.is_dir() and writer_state(p.name[len(prefix):].split("-", 2)[0] + f"-{HOST}") == "dead":
+    for p in entries:       # <pid>-<host>-<mkdtemp's suffix, which has no "-">
+        if p.is_dir() and writer_state(p.name[len(prefix):].rsplit("-", 1)[0]) == "dead":
             shutil.rmtree(p, ignore_errors=True)
 
 

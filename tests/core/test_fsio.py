@@ -76,8 +76,10 @@ def test_scratch_of_a_dead_writer_on_this_host_goes(tmp_path):
     dead = tmp_path / f"synthkiln-{dead_pid()}-{fsio.HOST}-abc"
     live = tmp_path / f"synthkiln-{os.getppid()}-{fsio.HOST}-def"
     foreign = tmp_path / f"synthkiln-{dead_pid()}-{other}-ghi"
-    pool = tmp_path / f"synthkiln-worker-{dead_pid()}-jkl"      # the worker pool's own, cleaned by the pool
+    pool = tmp_path / f"synthkiln-worker-{dead_pid()}-{fsio.HOST}-jkl"     # the worker pool's own prefix
     for p in (dead, live, foreign, pool):
         p.mkdir()
     fsio.clean_scratch(tmp_path, "synthkiln-")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (live, foreign, pool))
+    fsio.clean_scratch(tmp_path, "synthkiln-worker-")                      # what the pool runs
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (live, foreign))

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 from . import layout
 from ..errors import DatasetError
-from ..fsio import TEMP_MARK, atomic_write_json, temp_path
+from ..fsio import TEMP_MARK, atomic_write_json, process_alive, temp_path
 from .job import Shard, read_manifest
 from .records import dataset_path, parse_record, read_bytes, record_file
 
@@ -132,16 +132,6 @@ def read_heartbeats(root: Path) -> list[dict]:
     return sorted(out, key=lambda d: (d["count"], d["shard"]))
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 def live_state(hb: dict, now: float, host: str | None = None) -> str:
     """The heartbeat's state, with a "running" one whose process is gone shown as dead (same host) or
     stale (another host, silent for ``STALE_AFTER``)."""
@@ -149,7 +139,7 @@ def live_state(hb: dict, now: float, host: str | None = None) -> str:
     if state != RUNNING:
         return state
     if hb.get("host") == (host or socket.gethostname()) and isinstance(hb.get("pid"), int):
-        return RUNNING if alive(hb["pid"]) else DEAD
+        return RUNNING if process_alive(hb["pid"]) else DEAD
     return STALE if now - float(hb.get("updated") or 0) > STALE_AFTER else RUNNING
 
 
