@@ -22,8 +22,8 @@ from ..core.labels import masks, passes
 from ..core.exports.build import write_exports
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_scratch, clean_temp_files, writer_tag
-from ..core.dataset.job import GENERATOR, VERSION, Shard, application_order, object_attributes, open_dataset, sample_frame
-from ..core.dataset.job import object_categories
+from ..core.dataset.job import (GENERATOR, VERSION, Shard, application_order, object_attributes, object_categories,
+                                open_dataset, sample_frame)
 from ..core.randomizers import Context
 from ..core.recipe.model import Recipe
 from ..core.params.rng import render_seed
@@ -166,10 +166,9 @@ class FrameJob:
 
     def _scratch_dir(self) -> Path:
         """A private folder in the system temp (local disk, even when the dataset is on a network share)
-        for the render's EXR. Named after this writer, so the next job on this host removes one that a
-        killed process left behind."""
+        for the render's EXR. Named after this writer, so the next run on this host (``DatasetRun``)
+        removes one that a killed process left behind."""
         if self._scratch is None:
-            clean_scratch(Path(tempfile.gettempdir()), SCRATCH)
             self._scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{writer_tag()}-"))
         return self._scratch
 
