@@ -198,7 +198,7 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
         claim_job(root, recipe)
     scope = shard.frames(total)
     done = _done(root)
-    start_done = sum(1 for i in scope if i in done)
+    start_done = counted = sum(1 for i in scope if i in done)
     pool = []
     for w, (share, chunks) in enumerate(plan(shard, workers, total, recycle)):
         beat = core.Heartbeat(root, share, total)
@@ -220,15 +220,16 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
             for key, _ in sel.select(POLL_S):
                 if not _read(key.data, key.fileobj):
                     sel.unregister(key.fileobj)     # EOF: the child is ending, poll() sees it next
-            now_done = _done(root)
-            for index in sorted(now_done - done):
-                if index in scope:
-                    for wk in pool:
-                        if index in wk.share.frames(total):
-                            wk.beat.frame(index, sum(1 for i in wk.share.frames(total) if i in now_done))
-                    if progress is not None:
-                        progress(index, sum(1 for i in scope if i in now_done), len(scope))
-            done |= now_done
+            for index in sorted(_done(root) - done):
+                done.add(index)     # one at a time: records that appear together still count 1, 2, 3 ...
+                if index not in scope:
+                    continue
+                counted += 1
+                for wk in pool:
+                    if index in wk.share.frames(total):
+                        wk.beat.frame(index, wk.beat.data["done"] + 1)
+                if progress is not None:
+                    progress(index, counted, len(scope))
             for wk in pool:
                 if wk.proc is not None and wk.proc.poll() is not None:
                     _finished(wk, args, root, total, python, sel, done, retries)
