@@ -28,7 +28,11 @@ ANCHOR = ROOT.parent / "shared" / "bench" / "anchor"
 PY = Path(sys.executable)
 # job name -> (frames, width, height, samples)
 JOBS = {"anchor": (200, 320, 240, 4), "tiny": (1000, 160, 120, 1)}
-SIDES = ("synthkiln", "synthkiln-w2", "blenderproc", "bare", "bare-x2")
+# synthkiln: the default (--workers auto: on 2 cores and these frame sizes, 2 processes x 1 thread);
+# -w1 / -w2: --workers 1 / 2. The bare floor in 1 and 2 processes.
+SIDES = ("synthkiln", "synthkiln-w1", "blenderproc", "bare", "bare-x2")
+ALL_SIDES = SIDES + ("synthkiln-w2",)
+POOL_SIDES = ("synthkiln", "synthkiln-w2", "bare-x2")      # compared with the two-process floor
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, int]:
@@ -75,7 +79,7 @@ def side_command(side: str, job: str, work: Path, cache: Path, bproc_py: Path, r
     if side.startswith("synthkiln"):
         cmd = [str(PY), "-m", "synthkiln", "render", str(cache / "bench.blend"), "--preset", str(cache / "bench.yaml"),
                "--frames", str(frames), "--resolution", f"{w}x{h}", "--samples", str(spp), "--out", str(out)]
-        return [cmd + (["--workers", "2"] if side == "synthkiln-w2" else [])]
+        return [cmd + (["--workers", side[-1]] if side[-3:-1] == "-w" else [])]
     if side == "blenderproc":
         return [[str(bproc_py), "bench_blenderproc.py", "--frames", str(frames), "--width", str(w), "--height", str(h),
                  "--samples", str(spp), "--no-denoise", "--no-hdf5", "--out", str(out)]]
@@ -89,7 +93,7 @@ def side_command(side: str, job: str, work: Path, cache: Path, bproc_py: Path, r
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", default="anchor,tiny", help=f"some of {', '.join(JOBS)}")
-    ap.add_argument("--sides", default=",".join(SIDES), help=f"some of {', '.join(SIDES)}")
+    ap.add_argument("--sides", default=",".join(SIDES), help=f"some of {', '.join(ALL_SIDES)}")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=ROOT / ".bench")
     ap.add_argument("--quick", action="store_true", help="a twentieth of the frames: checks the harness, not speed")
@@ -121,7 +125,7 @@ def main() -> None:
         fpm = {s: frames / statistics.median(t for t, _ in results[(job, s)]) * 60 for s in sides}
         for s in sides:
             bp = f"{fpm[s] / fpm['blenderproc']:.2f}x" if "blenderproc" in fpm else "-"
-            floor = fpm.get("bare-x2" if s.endswith("w2") or s == "bare-x2" else "bare")
+            floor = fpm.get("bare-x2" if s in POOL_SIDES else "bare")
             vs = f"{fpm[s] / floor:.2f}" if floor else "-"
             peak = max(p for _, p in results[(job, s)])
             print(f"| {job} {JOBS[job][0]} fr {JOBS[job][1]}x{JOBS[job][2]} {JOBS[job][3]} spp | {s} | {fpm[s]:.0f} "

@@ -4,8 +4,8 @@
 The pool's files are copies of the six shipped scans (``asset_library/scans/``) under distinct names, written once
 under ``--cache``; each side is a whole ``synthkiln render`` process (start-up, every frame, COCO), alternated
 (A B A B) so drift on a shared machine hits both alike. Figures: frames per second after the first load
-(total time minus the first frame's), the ratio pool / fixed (target: at most 1.10), and the process's peak
-RSS per pool size.
+(the mean: total time minus the first frame's; and the median frame), the ratio pool / fixed (target: at most
+1.10), and the process's peak RSS per pool size. A pool that fits ``cache_assets`` is imported before frame 0.
 
     .venv/bin/python benchmarks/bench_assets.py                       # pool 200 vs fixed, memory 50..1000
     .venv/bin/python benchmarks/bench_assets.py --frames 20 --sizes 50,200 --reps 1
@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,23 +82,28 @@ output: {{frames: {args.frames}, seed: 0, exports: [coco], previews: 0}}
 """)
 
 
-def run(preset_text: str, work: Path, name: str) -> tuple[float, float, float]:
-    """(seconds in all, seconds of the first frame, peak RSS MB) of one render process."""
+def run(preset_text: str, work: Path, name: str) -> dict[str, float]:
+    """One render process: ``total`` seconds of its frames, the ``first`` frame's, the ``median`` of the others
+    (it resists the bursts of other processes on a shared machine; the mean does not), ``cpu`` seconds of the
+    whole process (user + system) and ``peak`` RSS in MB."""
     preset = work / f"{name}.yaml"
     preset.write_text(preset_text)
     out = work / f"out-{name}"
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
     cmd = ["/usr/bin/time", "-v", *CLI, "render", str(preset), "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    total = time.perf_counter() - t0
     if proc.returncode:
         sys.exit(f"{name} failed:\n{proc.stderr[-2000:]}")
-    peak = float(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1)) / 1024
+
+    def field(label: str) -> float:
+        return float(re.search(re.escape(label) + r": ([\d.]+)", proc.stderr).group(1))
     times = sorted((out / "shards").glob("times-*.tsv"))
     rows = [ln.split("\t") for t in times for ln in t.read_text().splitlines() if ln and ln[0].isdigit()]
     per_frame = {int(r[0]): float(r[1]) for r in rows}
-    return sum(per_frame.values()), per_frame.get(0, 0.0), peak
+    rest = [t for i, t in per_frame.items() if i != 0] or [0.0]
+    return {"total": sum(per_frame.values()), "first": per_frame.get(0, 0.0), "median": statistics.median(rest),
+            "cpu": field("User time (seconds)") + field("System time (seconds)"),
+            "peak": field("Maximum resident set size (kbytes)") / 1024}
 
 
 def main() -> None:
@@ -110,25 +114,34 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=4)
     ap.add_argument("--pool", type=int, default=200)
     ap.add_argument("--sizes", default="50,200,500,1000")
-    ap.add_argument("--cache-assets", type=int, default=64)
+    ap.add_argument("--cache-assets", type=int, default=256)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthkiln-bench-assets")
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    short = argparse.Namespace(**{**vars(args), "frames": max(args.frames // 3, 2)})
 
     pool = make_pool(args.cache, args.pool)
-    pool_runs, fixed_runs = [], []
+    got: dict[str, list[dict]] = {"pool": [], "fixed": []}
     for rep in range(args.reps):
-        for side, text, sink in (("pool", pool_preset(pool, args), pool_runs), ("fixed", fixed_preset(args), fixed_runs)):
-            total, first, peak = run(text, args.cache, f"{side}{rep}")
-            sink.append((total - first) / max(args.frames - 1, 1))
-            print(f"{side:<6} rep {rep}: {total:.1f} s frames, first {first:.2f} s, peak {peak:.0f} MB", flush=True)
-    p, f = statistics.median(pool_runs), statistics.median(fixed_runs)
-    print(f"after the first load: pool {p * 1000:.0f} ms/frame, fixed {f * 1000:.0f} ms/frame, ratio {p / f:.3f} "
-          "(target <= 1.10)")
-    print("pool size  peak RSS (MB)")
+        for side, make in (("pool", lambda a: pool_preset(pool, a)), ("fixed", fixed_preset)):
+            r = run(make(args), args.cache, f"{side}{rep}")
+            r["cpu_short"] = run(make(short), args.cache, f"{side}{rep}s")["cpu"]
+            # CPU seconds of the frames only the long run renders: start-up and the first load cancel out
+            r["cpu_frame"] = (r["cpu"] - r["cpu_short"]) / (args.frames - short.frames)
+            r["mean"] = (r["total"] - r["first"]) / max(args.frames - 1, 1)
+            got[side].append(r)
+            print(f"{side:<6} rep {rep}: {r['total']:.1f} s frames, first {r['first']:.2f} s, median frame "
+                  f"{r['median'] * 1000:.0f} ms, CPU per frame {r['cpu_frame'] * 1000:.0f} ms, peak {r['peak']:.0f} MB",
+                  flush=True)
+    for key, what in (("mean", "wall, mean frame"), ("median", "wall, median frame"), ("cpu_frame", "CPU per frame")):
+        p = statistics.median(r[key] for r in got["pool"])
+        f = statistics.median(r[key] for r in got["fixed"])
+        print(f"after the first load ({what}, median of {args.reps} runs): pool {p * 1000:.0f} ms, "
+              f"fixed {f * 1000:.0f} ms, ratio {p / f:.3f} (target <= 1.10)")
+    print(f"pool size  peak RSS (MB)  (cache_assets {args.cache_assets})")
     for n in (int(x) for x in args.sizes.split(",")):
-        _, _, peak = run(pool_preset(make_pool(args.cache, n), args), args.cache, f"mem{n}")
+        peak = run(pool_preset(make_pool(args.cache, n), args), args.cache, f"mem{n}")["peak"]
         print(f"{n:9d}  {peak:12.0f}", flush=True)
 
 

@@ -37,13 +37,13 @@ def stack_times(w: int, h: int, frames: int) -> tuple[list[float], list[float]]:
         values = sample_frame(recipe, 0, i, {})
         stack = [(r.TYPE, values[r.key()]) for r in application_order(recipe) if r.GROUP == "sensor"]
         t0 = time.perf_counter()
-        p = sensor.plan(stack, K, (w, h))
+        p = sensor.plan(stack, K, (w, h))   # draws change per frame: solved each time (a fixed lens is cached)
+        t_plan = time.perf_counter() - t0
         rw, rh = p.lens.render_size if p.lens else (w, h)
         rgb = rng.random((rh, rw, 3), np.float32)
         mask = rng.integers(0, 20, (rh, rw)).astype(np.uint16)
         depth = rng.random((rh, rw), np.float32)
-        t0 = time.perf_counter()            # the arrays above stand in for the decoded render: not timed
-        p = sensor.plan(stack, K, (w, h))
+        t0 = time.perf_counter() - t_plan   # the arrays above stand in for the decoded render: not timed
         img = sensor.process(p, rgb, K, final_jpeg=True)
         if p.lens:
             p.lens.nearest(mask)

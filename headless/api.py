@@ -124,7 +124,7 @@ def _shard_text(shard: str | tuple[int, int] | None) -> str | None:
 
 
 def render(source: Recipe | PathLike, out: PathLike, *, preset: PathLike | None = None, frames: int | None = None,
-           seed: int | None = None, shard: str | tuple[int, int] | None = None, workers: int = 1,
+           seed: int | None = None, shard: str | tuple[int, int] | None = None, workers: int | str = "auto",
            recycle: int = _workers.DEFAULT_RECYCLE, resolution: str | tuple[int, int] | None = None,
            samples: int | None = None, progress: Callable[[Progress], None] | None = None,
            python: PathLike | None = None) -> "Dataset":
@@ -137,15 +137,17 @@ def render(source: Recipe | PathLike, out: PathLike, *, preset: PathLike | None 
 
     The frames render in ``workers`` child processes (``python -m synthkiln render`` with ``python``, by
     default this interpreter), each restarted after ``recycle`` frames so memory stays bounded: the same
-    pool as the CLI's ``--workers``, and the same files as a single process. ``progress`` is called in this
-    process after each frame with a ``Progress``. Once every frame of the job is there, the recipe's
-    exports are written.
+    pool as the CLI's ``--workers``, and the same files as a single process. ``"auto"`` (the default) sizes
+    the pool as the CLI's ``--workers auto`` does: by the cores, the memory and the frame size.
+    ``progress`` is called in this process after each frame with a ``Progress``. Once every frame of the
+    job is there, the recipe's exports are written.
 
     Raises ``UserError`` before anything is written for a bad input, or with the failing child's message."""
     _number("frames", frames, 1)
     _number("seed", seed, 0, 2**31 - 1)
     _number("samples", samples, 1)
-    _number("workers", workers, 1)
+    if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UserError(f"workers={workers!r}: expected an integer >= 1 or 'auto'")
     _number("recycle", recycle, 1)
     size = _options.parse_resolution(resolution, "resolution")
     with tempfile.TemporaryDirectory(prefix="synthkiln-recipe-") as tmp:
@@ -158,9 +160,14 @@ def render(source: Recipe | PathLike, out: PathLike, *, preset: PathLike | None 
         req = _rendering.prepare(Path(source), preset, frames, seed, Path(out).resolve(), size, samples,
                                  _shard_text(shard), out_name="out")
         exe = os.fspath(python) if python is not None else sys.executable
-        total = req.recipe.output.frames if req.recipe is not None else _rendering.blend_frames(req, exe)
+        recipe = req.recipe if req.recipe is not None else _rendering.blend_job(req, exe)[0]
+        total = recipe.output.frames
         if total == 0:
             raise UserError(f"{req.source}: the job has 0 frames: nothing to render")
+        slots = None
+        if workers == "auto":
+            slots = _workers.auto_slots(recipe, max(1, _workers.frames_left(req.out, req.shard, total)), exe)[0]
+            workers = len(slots)
         pace = _Pace()
 
         def feed(frame: int, done: int, scope: int) -> None:
@@ -168,7 +175,7 @@ def render(source: Recipe | PathLike, out: PathLike, *, preset: PathLike | None 
                 progress(Progress(frame, done, scope, pace.elapsed(), pace.eta(done, scope)))
 
         _workers.run_workers(req.args(), req.out, total, shard=req.shard, workers=workers, recycle=recycle,
-                             python=exe, progress=feed, recipe=req.recipe)
+                             python=exe, progress=feed, recipe=recipe, slots=slots)
     return open_dataset(req.out)
 
 

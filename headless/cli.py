@@ -50,30 +50,41 @@ def main() -> None:
 @click.option("--resolution", callback=resolution_option, help="WxH, e.g. 320x240.")
 @click.option("--samples", type=click.IntRange(min=1), help="Cycles samples per pixel.")
 @click.option("--device", type=click.Choice(DEVICE_CHOICES), help="render.device: CPU, GPU or auto.")
+@click.option("--clips", type=click.IntRange(min=0), help="A clip job of C clips (output.clips; 0: stills).")
+@click.option("--clip-length", type=click.IntRange(min=1), help="Frames per clip (output.clip_length).")
 @click.option("--strict", is_flag=True, help="A model file an asset pool cannot import stops the job "
                                              "(default: skipped, and named in the job report).")
 @pool.options
 def render(source: Path, preset, frames, out, seed, shard, resolution, samples, workers, recycle, device=None,
-           strict=False):
+           strict=False, clips=None, clip_length=None):
     """Render a dataset from SOURCE: a preset .yaml, a .blend, or a .blend with --preset.
 
     Resumes by default: frames that already have a record are skipped."""
     if strict:      # read by the bridge; worker processes inherit it
         os.environ[STRICT_ASSETS] = "1"
-    req = rendering.prepare(source, preset, frames, seed, out, resolution, samples, shard, device=device)
+    req = rendering.prepare(source, preset, frames, seed, out, resolution, samples, shard, device=device,
+                            clips=clips, clip_length=clip_length)
     display = Display()
     t0 = time.perf_counter()
 
+    asked = False
+
     def through_pool(out_dir: Path, recipe) -> bool:
-        """The worker pool when --workers or --recycle ask for it (then it has rendered the job)."""
-        nonlocal t0
-        t0 = time.perf_counter()
+        """The worker pool when --workers or --recycle ask for it (then it has rendered the job); decided once."""
+        nonlocal t0, asked
+        if asked:
+            return False
+        asked, t0 = True, time.perf_counter()
         return pool.dispatch(req.args(), out_dir, recipe, req.shard, workers, recycle, display.update)
 
     try:
         if req.blend is None and not req.recipe.output.directory.startswith("//"):   # a pool needs no Blender here
             out_dir = Path(req.recipe.output.directory)
             if through_pool(out_dir, req.recipe):
+                return _report(out_dir, t0)
+        elif req.blend is not None and pool.may_pool(workers, recycle, req.shard, req.frames):
+            recipe, out_dir = rendering.blend_job(req)      # read in a child: the pool's parent never loads bpy
+            if through_pool(out_dir, recipe):
                 return _report(out_dir, t0)
         out_dir = rendering.render_here(req, through_pool, display.update)
     except pool.Interrupted as e:

@@ -48,7 +48,8 @@ def _options(f):
         click.option("--preset", help="Preset YAML applied over a .blend SOURCE's own recipe."),
         click.option("--frames", type=click.IntRange(min=1), required=True, help="Frames in the job."),
         click.option("--shards", type=click.IntRange(min=1), required=True,
-                     help="Tasks the job is split into (one Blender process each)."),
+                     help="Tasks the job is split into; each renders on the cores its engine gives it "
+                          "(render --workers auto; Dask: one Blender each)."),
         click.option("--out", required=True, help="Dataset folder, shared by all shards."),
         click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Job seed."),
         click.option("--resolution", callback=resolution_option, help="WxH, e.g. 320x240."),
@@ -173,7 +174,8 @@ def submit_slurm(script: Path) -> str:
               help="The cluster's MaxArraySize [default: asked from scontrol, else Slurm's default 1001].")
 @click.option("--partition", help="sbatch --partition.")
 @click.option("--time", "time_limit", help="sbatch --time per task, e.g. 2:00:00.")
-@click.option("--cpus-per-task", type=click.IntRange(min=1), help="sbatch --cpus-per-task.")
+@click.option("--cpus-per-task", type=click.IntRange(min=1),
+              help="sbatch --cpus-per-task: the cores each task renders on (processes x threads, --workers auto).")
 @click.option("--mem", help="sbatch --mem per task, e.g. 8G.")
 @click.option("--sbatch-arg", "sbatch_args", multiple=True, help="Any other sbatch option, e.g. --gres=gpu:1 "
               "(repeatable).")
@@ -302,7 +304,9 @@ def run_dask(d: Path, job: core.FarmJob, scheduler: str | None = None, workers: 
     worker_log.addFilter(_no_compute_failed)
     batched_log.addFilter(_no_closed_comm)
     try:
-        futures = {client.submit(fn, job.command(k), str(d / "logs" / f"shard-{k}.log"), k, key=f"{prefix}-shard-{k}",
+        # a Dask worker slot runs one Blender (--nthreads 1), not a pool sized for the whole node
+        futures = {client.submit(fn, [*job.command(k), "--workers", "1"], str(d / "logs" / f"shard-{k}.log"), k,
+                                 key=f"{prefix}-shard-{k}",
                                  retries=job.retries, pure=False, resources=core.dask_resources(job)): k for k in todo}
         for fut in as_completed(futures):
             k = futures[fut]

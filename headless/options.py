@@ -45,15 +45,21 @@ def resolution_option(ctx, param, value):
 # Where each override comes from, so an error in one names the flag, not the preset line it replaced.
 OVERRIDE_FLAGS = {("output", "frames"): "--frames", ("output", "seed"): "--seed", ("output", "directory"): "--out",
                   ("render", "resolution"): "--resolution", ("render", "samples"): "--samples",
-                  ("render", "device"): "--device"}
+                  ("render", "device"): "--device", ("output", "clips"): "--clips",
+                  ("output", "clip_length"): "--clip-length"}
 
 DEVICE_CHOICES = ("CPU", "GPU", "auto")    # --device: render.device from the command line (farm GPU jobs)
 
 
 def overrides(frames: int | None, seed: int | None, out: str | Path | None, resolution: tuple[int, int] | None,
-              samples: int | None, device: str | None = None) -> dict:
+              samples: int | None, device: str | None = None, clips: int | None = None,
+              clip_length: int | None = None) -> dict:
     """Recipe-shaped overrides for the options given (None: not given); ``out`` becomes absolute."""
     o: dict = {}
+    if clips is not None:          # a clip job: its frame count is clips × clip_length
+        o.setdefault("output", {})["clips"] = clips
+    if clip_length is not None:
+        o.setdefault("output", {})["clip_length"] = clip_length
     if frames is not None:
         o.setdefault("output", {})["frames"] = frames
     if seed is not None:

@@ -22,7 +22,7 @@ from typing import Callable
 
 from ..addon.core.dataset.job import Shard, claim_job, parse_shard
 from ..addon.core.errors import Interrupted, UserError
-from ..addon.core.recipe.model import Recipe
+from ..addon.core.recipe.model import Recipe, recipe_from_data, recipe_to_data
 from ..addon.core.recipe.preset import load_layers, load_preset, origin_of
 from . import options
 from . import status
@@ -46,6 +46,8 @@ class Request:
     recipe: Recipe | None = None
     origins: dict = field(default_factory=dict)
     device: str | None = None            # --device: render.device for this job
+    clips: int | None = None             # --clips / --clip-length: a clip job (issue 19)
+    clip_length: int | None = None
 
     @property
     def blend(self) -> Path | None:
@@ -60,7 +62,8 @@ class Request:
         out = [str(self.source)]
         for flag, value in (("--preset", self.preset), ("--frames", self.frames), ("--out", self.out),
                             ("--seed", self.seed), ("--resolution", self.resolution), ("--samples", self.samples),
-                            ("--device", self.device)):
+                            ("--device", self.device), ("--clips", self.clips),
+                            ("--clip-length", self.clip_length)):
             if value is not None:
                 out += [flag, "x".join(map(str, value)) if isinstance(value, tuple) else str(value)]
         return out
@@ -68,16 +71,18 @@ class Request:
 
 def prepare(source: Path, preset: Path | None = None, frames: int | None = None, seed: int | None = None,
             out: Path | None = None, resolution: tuple[int, int] | None = None, samples: int | None = None,
-            shard: str | None = None, *, out_name: str = "--out", device: str | None = None) -> Request:
+            shard: str | None = None, *, out_name: str = "--out", device: str | None = None,
+            clips: int | None = None, clip_length: int | None = None) -> Request:
     """Check a render request before Blender starts: the files exist, the preset fits the schema (with the
     overrides), the shard parses, the output folder can be written. ``out_name`` names ``out`` in messages."""
     req = Request(Path(source), Path(preset) if preset is not None else None, frames, seed,
-                  Path(out) if out is not None else None, resolution, samples, shard, device=device)
+                  Path(out) if out is not None else None, resolution, samples, shard, device=device, clips=clips,
+                  clip_length=clip_length)
     if req.blend is None and preset is not None:
         raise UserError("--preset goes with a .blend SOURCE; with a preset SOURCE, use `extends:` to layer presets")
     if req.blend is not None and not req.blend.is_file():
         raise UserError(f"{req.blend}: file not found")
-    req.overrides = options.overrides(frames, seed, out, resolution, samples, device)
+    req.overrides = options.overrides(frames, seed, out, resolution, samples, device, clips, clip_length)
     req.shard = parse_shard(shard, dict(os.environ))
     if req.yaml_path is not None:
         req.recipe = load_preset(req.yaml_path, req.overrides, options.OVERRIDE_FLAGS)   # fail fast, before Blender
@@ -196,26 +201,27 @@ def stop_between_frames():
                           "render again to resume", signum)
 
 
-# -- a .blend's job, read in a child process (the API's caller never imports bpy) -------------------------
+# -- a .blend's job, read in a child process (a pool's parent and the API's caller never import bpy) -------
 
 _PROBE = "from synthkiln.headless.rendering import probe_main; probe_main()"
 
 
 def probe_main() -> None:
-    """In a child process: print the frame count of the request given as JSON in ``argv[1]`` (last line),
-    or ``Error: <message>`` on stderr and exit 1."""
+    """In a child process: print the resolved recipe and output folder of the request given as JSON in
+    ``argv[1]`` (last line), or ``Error: <message>`` on stderr and exit 1."""
     kw = json.loads(sys.argv[1])
     try:
-        recipe, _ = open_scene(prepare(**{k: v for k, v in kw.items() if k != "resolution"},
-                                       resolution=tuple(kw["resolution"]) if kw.get("resolution") else None))
+        recipe, out_dir = open_scene(prepare(**{k: v for k, v in kw.items() if k != "resolution"},
+                                             resolution=tuple(kw["resolution"]) if kw.get("resolution") else None))
     except UserError as e:
         print(f"Error: {e}", file=sys.stderr)
         sys.exit(1)
-    print(json.dumps({"frames": recipe.output.frames}))
+    print(json.dumps({"recipe": recipe_to_data(recipe), "out": str(out_dir)}))
 
 
-def blend_frames(req: Request, python: str = sys.executable) -> int:
-    """The frame count of a .blend request, read by a child process that opens the scene."""
+def blend_job(req: Request, python: str = sys.executable) -> tuple[Recipe, Path]:
+    """The recipe (with the overrides) and output folder of a .blend request, read by a child process that
+    opens the scene, so the caller can plan and supervise a pool without importing bpy."""
     kw = {"source": str(req.source), "preset": str(req.preset) if req.preset else None, "frames": req.frames,
           "seed": req.seed, "out": str(req.out) if req.out else None, "resolution": req.resolution,
           "samples": req.samples, "shard": req.shard_text, "device": req.device}
@@ -225,4 +231,5 @@ def blend_frames(req: Request, python: str = sys.executable) -> int:
     if p.returncode or errors:
         tail = (p.stderr or p.stdout).strip().splitlines()
         raise UserError(errors[-1] if errors else f"cannot read {req.source}: {tail[-1] if tail else p.returncode}")
-    return int(json.loads(p.stdout.strip().splitlines()[-1])["frames"])
+    data = json.loads(p.stdout.strip().splitlines()[-1])
+    return recipe_from_data(data["recipe"]), Path(data["out"])

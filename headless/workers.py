@@ -9,7 +9,11 @@ single-process run. The parent imports nothing heavy per frame: it watches the r
 aggregates progress, writes each worker's heartbeat (``shards/K-of-N.json``), retries a child that a
 signal killed (a crash, the OOM killer), and writes the exports once at the end. Ctrl-C or SIGTERM stop
 every child; a SIGKILLed parent takes its children with it (PR_SET_PDEATHSIG). Both the CLI (``--workers``)
-and the Python API (``synthkiln.render``, always) render through here."""
+and the Python API (``synthkiln.render``, always) render through here.
+
+``--workers auto`` (the default) sizes the pool from the cores and memory this process may use (affinity,
+a container's CPU quota) and the frame size (``devices.plan_workers``), counting only the frames left to
+render. The parent never imports ``bpy``: it stays small (~60 MiB) however long the job."""
 
 from __future__ import annotations
 
@@ -63,9 +67,10 @@ def options(f):
     """The pool's options, for the ``render`` command."""
     f = click.option("--recycle", type=click.IntRange(min=1), default=DEFAULT_RECYCLE, show_default=True,
                      help="Restart Blender after this many frames (bounded memory on long jobs).")(f)
-    f = click.option("--workers", default="1", show_default=True, callback=_workers_option, metavar="N|auto",
-                     help="Render in this many local processes (set render.threads to cores/N); auto: one per GPU, "
-                          "or on the CPU processes x threads sized by frame size.")(f)
+    f = click.option("--workers", default="auto", show_default=True, callback=_workers_option, metavar="N|auto",
+                     help="Render in this many local processes (each with render.threads cores/N). auto: one per "
+                          "GPU, or on the CPU processes x threads by the cores and the frame size (1 thread a "
+                          "process up to 320x240); 1: this process alone.")(f)
     return f
 
 
@@ -88,16 +93,49 @@ def list_devices(python: str = sys.executable) -> dict[str, list[devices.Device]
     return {b: [devices.Device(b, d["name"], d["id"]) for d in found] for b, found in data["gpus"].items()}
 
 
+def available_cpus() -> int:
+    """The cores this process may use: its affinity (Slurm's --cpus-per-task, taskset) and a container's
+    CPU quota (cgroup v2 ``cpu.max``, what Kubernetes' CPU limit sets), not the machine's count."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def available_memory() -> int | None:
+    """Bytes this process could still use: the kernel's MemAvailable, less under a container's limit
+    (cgroup v2 ``memory.max``); None where neither can be read."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        cg = Path("/sys/fs/cgroup")
+        limit = (cg / "memory.max").read_text().strip()
+        if limit != "max":
+            found.append(int(limit) - int((cg / "memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
 def auto_slots(recipe: Recipe, frames: int, python: str = sys.executable,
                cpus: int | None = None) -> tuple[list[devices.WorkerSlot], devices.Choice]:
     """``--workers auto``: the device the recipe asks for on this machine, and one slot per worker
-    (``devices.plan_workers``). A GPU asked for where none is usable fails here, before any child starts."""
+    (``devices.plan_workers``) for ``frames`` left to render. A GPU asked for where none is usable fails
+    here, before any child starts."""
     rs = recipe.render
     available = list_devices(python) if rs.device != "CPU" else {}
     choice = devices.choose(rs.device, rs.gpu_backend, available)
-    if cpus is None:        # the cores this process may use (a Slurm or container limit), not the machine's
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return devices.plan_workers(cpus, tuple(rs.resolution), frames, choice), choice
+    return devices.plan_workers(cpus or available_cpus(), tuple(rs.resolution), frames, choice,
+                                available_memory()), choice
 
 
 def slot_env(slot: devices.WorkerSlot) -> dict[str, str]:
@@ -108,33 +146,54 @@ def slot_env(slot: devices.WorkerSlot) -> dict[str, str]:
     return env
 
 
-def wanted(workers: int, recycle: int, shard: Shard, total: int) -> bool:
-    """Whether this render goes through the pool: several workers, or more frames than one Blender
+def wanted(workers: int, recycle: int, left: int) -> bool:
+    """Whether this render goes through the pool: several workers, or more frames left than one Blender
     process should render. Never inside a pool child."""
     if os.environ.get(CHILD) == "1":
         return False
-    return workers > 1 or len(shard.frames(total)) > recycle
+    return workers > 1 or left > recycle
 
 
-def dispatch(args: list[str], root: Path, recipe: Recipe, shard: Shard, workers: int, recycle: int,
+def may_pool(workers: int | str, recycle: int, shard: Shard, frames: int | None) -> bool:
+    """False where no recipe could make this render use the pool: inside a pool child, or one process
+    (``--workers 1``, or ``auto`` for a single frame) for a known frame count within ``recycle``."""
+    if os.environ.get(CHILD) == "1":
+        return False
+    if frames is None or len(shard.frames(frames)) > recycle:
+        return True
+    return workers != 1 and len(shard.frames(frames)) > 1
+
+
+def frames_left(root: Path, shard: Shard, total: int) -> int:
+    """Frames of ``shard`` that have no record yet in ``root``."""
+    done = _done(Path(root))
+    return sum(1 for i in shard.frames(total) if i not in done)
+
+
+def dispatch(args: list[str], root: Path, recipe: Recipe, shard: Shard, workers: int | str, recycle: int,
              progress: Callable[[int, int, int], None] | None = None) -> bool:
-    """Render through the pool if ``wanted``; False: the caller renders in-process."""
+    """Render through the pool if ``wanted`` (for ``auto``: if the plan has several workers, or more frames
+    are left than ``recycle``), and say what was rendered; False: the caller renders in-process."""
+    if os.environ.get(CHILD) == "1":
+        return False
+    shard = shard.of(recipe)        # a clip job: chunks of whole clips, as the children's DatasetRun splits them
     total = recipe.output.frames
+    left = frames_left(root, shard, total)
     slots = None
     if workers == "auto":
-        if os.environ.get(CHILD) == "1":
-            return False
-        slots, choice = auto_slots(recipe, len(shard.frames(total)))
+        slots, choice = auto_slots(recipe, left)
         workers = len(slots)
-        if not wanted(workers, recycle, shard, total):
+        if not wanted(workers, recycle, left):
             return False
         if choice.warning:
             click.echo(f"Warning: {choice.warning}", err=True)
         click.echo(f"workers: {workers} x " + ", ".join(sorted({s.label() for s in slots})), err=True)
-    if not wanted(workers, recycle, shard, total):
+    if not wanted(workers, recycle, left):
         return False
-    run_workers(args, root, total, shard=shard, workers=workers, recycle=recycle, progress=progress, recipe=recipe,
-                slots=slots)
+    scope = len(shard.frames(total))
+    rendered = run_workers(args, root, total, shard=shard, workers=workers, recycle=recycle, progress=progress,
+                           recipe=recipe, slots=slots, log=lambda line: click.echo(line, err=True))
+    click.echo(f"{rendered} frames rendered, {scope - left} already done")    # as the operator says in-process
     return True
 
 
@@ -143,9 +202,9 @@ def plan(shard: Shard, workers: int, total: int, recycle: int) -> list[tuple[Sha
     most ``recycle`` frames, each again a shard of the whole job, in frame order."""
     out = []
     for w in range(workers):
-        share = Shard(shard.index * workers + w, shard.count * workers)
+        share = Shard(shard.index * workers + w, shard.count * workers, shard.unit)
         c = max(1, -(-len(share.frames(total)) // recycle))
-        out.append((share, [Shard(share.index * c + j, share.count * c) for j in range(c)]))
+        out.append((share, [Shard(share.index * c + j, share.count * c, shard.unit) for j in range(c)]))
     return out
 
 
@@ -163,6 +222,8 @@ class _Worker:
     lines: collections.deque = field(default_factory=lambda: collections.deque(maxlen=core.LOG_LINES))
     error: str | None = None
     env: dict = field(default_factory=dict)     # --workers auto: the child's threads and GPU
+    said: set = field(default_factory=set)      # the pool's device lines already logged (shared)
+    log: Callable[[str], None] | None = None
 
 
 class _Stop(Exception):
@@ -180,7 +241,7 @@ def _done(root: Path) -> set[int]:
 def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard(), workers: int = 1,
                 recycle: int = DEFAULT_RECYCLE, retries: int = 2, python: str = sys.executable,
                 progress: Callable[[int, int, int], None] | None = None, recipe: Recipe | None = None,
-                slots: list[devices.WorkerSlot] | None = None) -> int:
+                slots: list[devices.WorkerSlot] | None = None, log: Callable[[str], None] | None = None) -> int:
     """Render ``shard`` of the job (``total`` frames) into ``root`` with a pool; ``args`` are the render
     command's arguments without ``--shard``/``--workers``/``--recycle``. Returns frames rendered.
     ``progress(frame, done, total)`` is called as each frame's record appears (done and total count the
@@ -192,7 +253,8 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     only when called on the main thread) stop every child and raise ``Interrupted``; so does any other
     exception (one raised by ``progress`` too), after stopping every child. With ``recipe``, a folder
     holding another job is refused before any child starts (even a complete one, where none would).
-    ``slots`` (one per worker, from ``auto_slots``) pin each worker's children to a GPU and a thread count."""
+    ``slots`` (one per worker, from ``auto_slots``) pin each worker's children to a GPU and a thread count.
+    ``log`` gets each render device the children name, once (what a single process prints)."""
     root = Path(root)
     if recipe is not None:
         claim_job(root, recipe)
@@ -200,10 +262,11 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     done = _done(root)
     start_done = counted = sum(1 for i in scope if i in done)
     pool = []
+    said: set[str] = set()      # device lines already passed to ``log``
     for w, (share, chunks) in enumerate(plan(shard, workers, total, recycle)):
         beat = core.Heartbeat(root, share, total)
         beat.data["done"] = sum(1 for i in share.frames(total) if i in done)
-        wk = _Worker(w, share, collections.deque(chunks), beat)
+        wk = _Worker(w, share, collections.deque(chunks), beat, said=said, log=log)
         if slots is not None:
             wk.env = slot_env(slots[w])
             beat.data["device"] = slots[w].label()      # until the child says what it chose
@@ -314,6 +377,9 @@ def _feed(wk: _Worker, data: bytes) -> None:
             if text.startswith(DEVICE_LINE):      # what the child renders on (the pipeline's device line)
                 wk.beat.data["device"] = text[len(DEVICE_LINE):]
                 wk.beat.write()
+                if wk.log is not None and text not in wk.said:
+                    wk.said.add(text)
+                    wk.log(text)
 
 
 def _drain(wk: _Worker, sel) -> None:

@@ -468,7 +468,7 @@ def test_export(jobs, tmp_path):
 
     before = snapshot(ds)
     one_error(sk("export", ds, "--format", "tfrecord", cwd=tmp_path), "--format 'tfrecord'",
-              "expected one or more of coco, yolo, yolo-seg, voc, kitti")
+              "expected one or more of coco, yolo, yolo-seg, voc, kitti, mot, kitti_tracking, video")
     assert snapshot(ds) == before
 
 

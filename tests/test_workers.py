@@ -22,6 +22,7 @@ import pytest
 
 from tests.helpers import cli
 from tests.helpers.cli import ok
+from synthkiln.headless import workers as pool
 from tests.tiny import TINY_PRESET
 
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
@@ -145,8 +146,23 @@ def heartbeats(root: Path) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def baseline(work) -> Path:
-    ok(sk(work, "render", "base.yaml", "--out", "baseline"))
+    """One uninterrupted run in this process alone (``--workers 1``: the default is a pool)."""
+    ok(sk(work, "render", "base.yaml", "--out", "baseline", "--workers", 1))
     return work / "baseline"
+
+
+def test_the_default_is_a_pool_with_the_same_files(work, baseline):
+    """No --workers: auto, which on several cores renders these small frames in one process per core,
+    one thread each; the files are those of a single process, and it says what it rendered."""
+    out = work / "default"
+    p = ok(sk(work, "render", "base.yaml", "--out", out))
+    same_dataset(baseline, out)
+    n = min(pool.available_cpus(), FRAMES)
+    if n > 1:
+        assert f"workers: {n} x CPU (1 thread)" in p.stderr
+        assert len(heartbeats(out)) == n
+    assert f"{FRAMES} frames rendered, 0 already done" in p.stdout
+    assert p.stderr.count("device: CPU") == 1
 
 
 def test_workers_and_recycling_equal_a_single_run(work, baseline):
@@ -190,7 +206,7 @@ def test_kill9_render_then_rerun_resumes(work, baseline):
     """A single render process killed mid-job: status shows it dead, a rerun completes the identical
     dataset and leaves no temp file."""
     out = work / "kill-render"
-    proc = start(work, "render", "base.yaml", "--out", out)
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 1)
     wait_records(out, proc, n=2)        # the heartbeat is written just after a record: the first one's is there
     proc.send_signal(signal.SIGSTOP)
     done = records(out)
@@ -201,7 +217,7 @@ def test_kill9_render_then_rerun_resumes(work, baseline):
     s = status(work, out)
     assert s["shards"][0]["state"] == "dead" and s["failed"] == [0] and s["temp_files"] >= 1
     assert s["done"] < FRAMES
-    p = ok(sk(work, "render", "base.yaml", "--out", out))
+    p = ok(sk(work, "render", "base.yaml", "--out", out, "--workers", 1))
     assert "already done" in p.stdout
     same_dataset(baseline, out)
     assert not temp_files(out)
@@ -266,7 +282,7 @@ def test_vanished_output_folder(work, baseline):
     """The folder deleted mid-job: one clear error line, non-zero exit, nothing re-creates the folder
     behind the user's back; rendering again starts over and completes."""
     out = work / "vanish"
-    proc = start(work, "render", "base.yaml", "--out", out)
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 1)
     wait_records(out, proc)
     proc.send_signal(signal.SIGSTOP)
     assert len(records(out)) < FRAMES
@@ -335,7 +351,7 @@ def test_signal_stops_a_single_process_render_between_frames(work, baseline, sig
     single-process render after the frame in hand: exit 128+signal, heartbeat "interrupted", no scratch or
     temp file left, and a rerun completes the identical dataset."""
     out = work / f"signal-{sig.name}"
-    proc = start(work, "render", "base.yaml", "--out", out)
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 1)
     wait_records(out, proc)
     proc.send_signal(signal.SIGSTOP)
     assert len(records(out)) < FRAMES, "the render finished before it could be stopped"
@@ -348,7 +364,7 @@ def test_signal_stops_a_single_process_render_between_frames(work, baseline, sig
     assert len(records(out)) < FRAMES
     assert heartbeats(out)["0-of-1.json"]["state"] == "interrupted"
     assert not temp_files(out) and not list((work / "tmp").glob("synthkiln-*"))
-    ok(sk(work, "render", "base.yaml", "--out", out))
+    ok(sk(work, "render", "base.yaml", "--out", out, "--workers", 1))
     same_dataset(baseline, out)
 
 
@@ -423,7 +439,7 @@ def test_device_auto_is_the_cpu_with_one_warning_and_identical_files(work, basel
     pixels: two CPU runs); the manifest, the job report and the heartbeat say what it rendered on."""
     _no_gpu(work)
     out = work / "auto"
-    p = ok(sk(work, "render", "base.yaml", "--out", out, "--device", "auto"))
+    p = ok(sk(work, "render", "base.yaml", "--out", out, "--device", "auto"))      # through the pool (auto)
     warnings = [ln for ln in p.stderr.splitlines() if "Warning" in ln or "WARNING" in ln or "CUEW" in ln]
     assert len(warnings) == 1 and "render.device auto: no usable GPU" in warnings[0], p.stderr
     assert "device: CPU: " in p.stderr and "rendered on CPU: " in p.stderr
@@ -432,8 +448,7 @@ def test_device_auto_is_the_cpu_with_one_warning_and_identical_files(work, basel
     assert [d["device"] for d in manifest["devices"]] == ["CPU"]
     base_manifest = json.loads((baseline / "synthkiln.json").read_text())
     assert manifest["recipe_hash"] == base_manifest["recipe_hash"]     # the device does not change the job
-    (shard,) = status(work, out)["shards"]
-    assert shard["device"].startswith("CPU: ")
+    assert all(shard["device"].startswith("CPU: ") for shard in status(work, out)["shards"])
 
 
 def test_workers_auto_on_the_cpu(work, baseline):
@@ -447,3 +462,37 @@ def test_workers_auto_on_the_cpu(work, baseline):
     assert beats and all(hb["device"].startswith("CPU") for hb in beats.values())
     text = ok(sk(work, "status", out)).stdout
     assert " on CPU" in text
+
+
+# -- long jobs (issue 16, P3) --------------------------------------------------------------------------------
+
+MAKE_BLEND = """\
+import sys
+import bpy
+from synthkiln import addon
+bpy.ops.wm.read_factory_settings(use_empty=True)
+addon.register()
+assert bpy.ops.synthkiln.import_preset(filepath=sys.argv[1]) == {"FINISHED"}
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("source", ["base.yaml", "scene.blend"])
+def test_the_pool_parent_never_loads_blender(work, baseline, source):
+    """The supervising process of a pool holds no Blender (no ``bpy`` mapped, a small RSS), also for a
+    .blend, whose recipe a child reads; its children are recycled (every 3 frames) and the files are those
+    of a single process."""
+    if source.endswith(".blend") and not (work / source).exists():
+        subprocess.run([sys.executable, "-c", MAKE_BLEND, str(work / "base.yaml"), str(work / source)], check=True,
+                       capture_output=True, timeout=120)
+    out = work / f"parent-{source}"
+    proc = start(work, "render", source, "--out", out, "--workers", 2, "--recycle", 3)
+    wait_records(out, proc)
+    maps = Path(f"/proc/{proc.pid}/maps").read_text()
+    rss = int(next(ln for ln in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                   if ln.startswith("VmHWM:")).split()[1]) // 1024
+    p = ok(finish(proc))
+    assert "/bpy/" not in maps and "libcycles" not in maps, "the pool's parent imported bpy"
+    assert rss < 150, f"the pool's parent peaked at {rss} MiB"
+    assert f"{FRAMES} frames rendered" in p.stdout
+    same_dataset(baseline, out)

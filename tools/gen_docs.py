@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import sys
 from pathlib import Path
 
 import yaml
@@ -49,6 +50,8 @@ def render() -> str:
     for group in GROUPS:
         types = sorted((t, c) for t, c in Randomizer.REGISTRY.items() if c.GROUP == group)
         out += [f"## {group}", ""]
+        intro = getattr(sys.modules[types[0][1].__module__], "GROUP_DOC", "") if types else ""
+        out += [intro.strip(), ""] if intro else []      # a group's own page intro (its scope), where it has one
         for t, cls in types:
             doc = " ".join((cls.__doc__ or "").split())
             out += [f"### `{t}`", "", doc, "", "| field | kind | default | meaning |", "|---|---|---|---|"]

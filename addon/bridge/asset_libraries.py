@@ -4,6 +4,7 @@ their own. Only libraries this module added are ever changed or removed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import bpy
@@ -45,3 +46,37 @@ def unregister() -> None:
     for lib in [lib for lib in libs if lib.name in _added]:
         libs.remove(lib)
     _added.clear()
+
+
+# Building a library opens and saves another .blend, which would replace the artist's open file: the sidebar
+# runs it in a background Blender instead (the same code as ``synthkiln assets import``).
+_IMPORT_SCRIPT = """
+import importlib.util, json, sys
+from pathlib import Path
+root, args = Path({root!r}), json.loads({args!r})
+spec = importlib.util.spec_from_file_location("synthkiln", root / "__init__.py", submodule_search_locations=[str(root)])
+module = importlib.util.module_from_spec(spec)
+sys.modules["synthkiln"] = module
+spec.loader.exec_module(module)
+from synthkiln.addon.bridge.assets import build_library
+from synthkiln.addon.core.params.schema import from_data
+from synthkiln.addon.core.recipe.assets import AssetSource
+try:
+    report = build_library([Path(p) for p in args["paths"]], Path(args["library"]),
+                           from_data(AssetSource, args["source"]))
+except Exception as e:
+    report = {{"imported": [], "failed": [str(e)], "warnings": []}}
+Path(args["report"]).write_text(json.dumps(report))
+"""
+
+
+def import_command(paths: list[str], library: str, source: dict, report: str) -> list[str]:
+    """The command that imports ``paths`` into the library .blend ``library`` in a background Blender (this
+    Blender's executable; in the ``bpy`` module, this Python) and writes its report as JSON to ``report``."""
+    import sys
+    script = _IMPORT_SCRIPT.format(root=str(PACKAGE_ROOT), args=json.dumps(
+        {"paths": paths, "library": library, "source": source, "report": report}))
+    binary = bpy.app.binary_path
+    if binary and Path(binary).name.lower().startswith("blender"):
+        return [binary, "--background", "--factory-startup", "--python-expr", script]
+    return [sys.executable, "-c", "import bpy\n" + script]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from mathutils import Matrix, Vector
 from ..core.errors import UserError
 from ..core.params.schema import path_str
 from ..core.randomizers.surface import box_corners
-from ..core.recipe.assets import FORMATS, UNITS, Asset, AssetSource, list_assets
+from ..core.recipe.assets import FORMATS, UNITS, Asset, AssetSource, is_library, library_assets, list_assets
 from ..core.recipe.model import Recipe
 from . import compat
 from .envvars import STRICT_ASSETS
@@ -64,8 +63,7 @@ def resolve_sources(recipe: Recipe, base_dir=None) -> list[Asset]:
         where = ("assets", i)
         if not src.path:
             raise UserError(f"{path_str(where + ('path',))}: empty: expected a model file, a folder or a glob")
-        manifest = user_path(src.manifest, base_dir) if src.manifest else None
-        found = list_assets(src, user_path(src.path, base_dir), where + ("path",), manifest)
+        found = source_assets(src, base_dir, where)
         if not found:
             raise UserError(f"{path_str(where + ('path',))}: {src.path!r} matches no model file "
                             f"({', '.join(src.extensions())})")
@@ -78,6 +76,77 @@ def resolve_sources(recipe: Recipe, base_dir=None) -> list[Asset]:
                         "not in categories: add them, e.g. categories: ["
                         + ", ".join("{name: %s}" % m for m in missing) + "]")
     return sorted(out, key=lambda a: a.id)
+
+
+def source_assets(src: AssetSource, base_dir=None, where: tuple = ("assets",)) -> list[Asset]:
+    """One source's assets: its model files, or the marked assets of a library .blend."""
+    path = user_path(src.path, base_dir)
+    if is_library(path):
+        return library_assets(src, path, read_library(path, where + ("path",)), where + ("path",))
+    manifest = user_path(src.manifest, base_dir) if src.manifest else None
+    return list_assets(src, path, where + ("path",), manifest)
+
+
+_LIBRARIES: dict[tuple, list[dict]] = {}      # (path, mtime, size) -> the library's entries
+
+
+def _plain(value):
+    return value.to_dict() if hasattr(value, "to_dict") else value.to_list() if hasattr(value, "to_list") else value
+
+
+def read_library(path: Path, where: tuple = ("assets", "path")) -> list[dict]:
+    """The marked mesh objects of a library .blend with the labels ``build_library`` stored on them (name,
+    category, attributes). The objects are linked for a moment and the link removed: the open file is unchanged."""
+    path = Path(path).resolve()
+    try:
+        st = path.stat()
+    except OSError:
+        raise UserError(f"{path_str(where)}: {path} does not exist: expected a library .blend") from None
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key in _LIBRARIES:
+        return _LIBRARIES[key]
+    before = _ids("libraries")
+    entries = []
+    try:
+        with bpy.data.libraries.load(str(path), link=True, assets_only=True) as (src, dst):
+            dst.objects = list(src.objects)
+        for obj in dst.objects:
+            if obj is None or obj.type != "MESH":
+                continue
+            entries.append({"name": obj.name, "category": str(obj.get(LIB_CATEGORY, "")),
+                            "attributes": {k[len(LIB_ATTR):]: _plain(v) for k, v in obj.items()
+                                           if k.startswith(LIB_ATTR)}})
+    except (OSError, RuntimeError) as e:
+        raise UserError(f"{path_str(where)}: cannot read {path} ({str(e).strip() or 'not a .blend'}): expected a "
+                        "library .blend made by `synthkiln assets import`") from None
+    finally:
+        for lib in _new("libraries", before):
+            bpy.data.libraries.remove(lib)
+    if not entries:
+        raise UserError(f"{path_str(where)}: {path} holds no marked mesh asset: expected a library made by "
+                        "`synthkiln assets import` (or objects marked as assets)")
+    _LIBRARIES[key] = entries
+    return entries
+
+
+def _appender(name: str):
+    """An importer-like call that appends asset object ``name`` from a library .blend into the active
+    collection (the same normalising then follows)."""
+    def op(filepath: str):
+        before = _ids("libraries")
+        with bpy.data.libraries.load(filepath, link=False) as (src, dst):
+            dst.objects = [name] if name in src.objects else []
+        for lib in _new("libraries", before):      # appending leaves the file's entry behind: what came is local
+            if not any(d.library == lib for kind in _KINDS for d in getattr(bpy.data, kind)):
+                bpy.data.libraries.remove(lib)
+        if not dst.objects or dst.objects[0] is None:
+            raise AssetError(f"{filepath}: no asset {name!r} in this library: run `synthkiln assets list` on it")
+        for obj in dst.objects:
+            bpy.context.view_layer.active_layer_collection.collection.objects.link(obj)
+            if obj.data is not None and ASSET_PROP in obj.data:
+                del obj.data[ASSET_PROP]     # the library's own mark: only the kept mesh carries one
+        return {"FINISHED"}
+    return op
 
 
 def source_of(recipe: Recipe, asset: Asset) -> AssetSource:
@@ -154,12 +223,12 @@ def default_material():
 def import_asset(scene, asset: Asset, src: AssetSource) -> Loaded:
     """Import one file and normalise it into one mesh datablock; raises AssetError naming the file."""
     path = Path(asset.path)
-    problem = file_problem(path)
+    problem = ("" if path.is_file() else "does not exist") if asset.object else file_problem(path)
     if problem:
         raise AssetError(f"{path}: {problem}")
     ext = path.suffix.lower()
     up = None if src.up_axis == "auto" else src.up_axis
-    op, kwargs, handled = compat.importer(ext, up)
+    op, kwargs, handled = (_appender(asset.object), {}, True) if asset.object else compat.importer(ext, up)
     before = {k: _ids(k) for k in _KINDS}
     view_layer = bpy.context.view_layer
     temp = bpy.data.collections.new("SK Import")
@@ -320,6 +389,9 @@ def remove_loaded(loaded: Loaded) -> None:
             if obj.type == "MESH" and obj.data == mesh:
                 obj.data = placeholder
         bpy.data.meshes.remove(mesh)
+    gone = set(loaded.materials)
+    for m in [m for m in bpy.data.materials if m.get("sk_source") in gone and m.get("sk_owner")]:
+        bpy.data.materials.remove(m)      # slots' own copies (material randomizers): they hold the images too
     for name in loaded.materials:
         m = bpy.data.materials.get(name)
         if m is not None and m.users == 0:
@@ -386,6 +458,17 @@ class AssetCache:
             self.frame_broken[asset_id] = self.broken[asset_id]
             return None
         return self.shapes[asset_id]
+
+    def preload(self) -> None:
+        """Import the whole pool up front when it fits the cache (count and MB), so frames only swap meshes:
+        the first load happens once, in setup, not spread over the first hundred frames. A broken file is
+        noted (or stops the job under --strict) without touching any frame's record."""
+        if len(self.assets) > self.max_count:
+            return
+        for asset_id in sorted(self.assets):
+            if sum(x.mb for x in self.loaded.values()) > self.max_mb:
+                break
+            self._load(asset_id)
 
     def mesh(self, asset_id: str):
         got = self._load(asset_id)
@@ -483,7 +566,7 @@ def slot_targets(scene, recipe: Recipe, targets: list, pool_assets: dict[str, li
 # -- Blender asset library (synthkiln assets import / list) --------------------------------------------
 
 CATALOGS = "blender_assets.cats.txt"
-LIB_CATEGORY, LIB_FILE = "sk_category", "sk_file"     # labels stored on each asset object
+LIB_CATEGORY, LIB_FILE, LIB_ATTR = "sk_category", "sk_file", "sk_attr_"     # labels stored on each asset object
 
 
 def catalog_id(category: str) -> str:
@@ -529,7 +612,7 @@ def build_library(paths: list[Path], library: Path, src: AssetSource) -> dict:
                 bpy.data.meshes.remove(old)
         obj[LIB_CATEGORY], obj[LIB_FILE] = asset.category, asset.path
         for k, v in asset.attributes.items():
-            obj[f"sk_attr_{k}"] = v
+            obj[f"{LIB_ATTR}{k}"] = v
         if obj.asset_data is None:
             obj.asset_mark()
         obj.asset_data.catalog_id = catalog_id(asset.category)

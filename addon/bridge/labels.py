@@ -39,7 +39,10 @@ class _Topology:
     group_names: tuple = ()                          # the kp.* groups those were read for
 
 
-_TOPOLOGY: dict[str, _Topology] = {}
+# By mesh, and by object too where modifiers may change the topology: an asset pool's slots swap meshes per frame,
+# and a mesh keeps its topology whichever object shows it
+_TOPOLOGY: dict[tuple[str, str], _Topology] = {}
+_TOPOLOGY_MAX = 4096
 _BUFFERS: dict[str, np.ndarray] = {}
 
 
@@ -64,17 +67,21 @@ def _attribute(mesh, fast: str, slow, prop: str, size: int, width: int, dtype, k
 
 
 def _mesh_arrays(name: str, mesh) -> tuple[np.ndarray, _Topology]:
-    """Local vertex positions (N, 3) float32 (a reused buffer) and the cached topology of ``mesh``."""
+    """Local vertex positions (N, 3) float32 (a reused buffer) and the cached topology of ``mesh`` (``name``: the
+    object's, where its modifiers make its own topology; else empty)."""
     n = len(mesh.vertices)
     co = _attribute(mesh, "position", mesh.vertices, "co", n, 3, np.float32, "co").reshape(n, 3)
     corners = _attribute(mesh, ".corner_vert", mesh.loops, "vertex_index", len(mesh.loops), 1, np.int32, "cv")
-    topo = _TOPOLOGY.get(name)
+    key = (mesh.name, name)
+    topo = _TOPOLOGY.get(key)
     if topo is None or topo.polys != len(mesh.polygons) or not np.array_equal(topo.corners, corners):
         nt = len(mesh.loop_triangles)
         tris = np.empty(nt * 3, np.int32)
         mesh.loop_triangles.foreach_get("vertices", tris)
         tris = tris.reshape(nt, 3)
-        topo = _TOPOLOGY[name] = _Topology(corners.copy(), len(mesh.polygons), tris, raster.edge_table(tris))
+        if len(_TOPOLOGY) >= _TOPOLOGY_MAX:
+            _TOPOLOGY.clear()
+        topo = _TOPOLOGY[key] = _Topology(corners.copy(), len(mesh.polygons), tris, raster.edge_table(tris))
     return co, topo
 
 
@@ -183,5 +190,5 @@ def _geometry(ev):
         if mesh is None:
             ev.to_mesh_clear()
             return None, None, None, False
-    co, topo = _mesh_arrays(ev.name, mesh)
+    co, topo = _mesh_arrays(ev.name if tmp or len(ev.modifiers) else "", mesh)
     return co, topo, mesh, tmp

@@ -22,14 +22,15 @@ from ..core.labels import masks, passes
 from ..core.exports.build import write_exports
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_scratch, clean_temp_files, writer_tag
-from ..core.dataset.job import (GENERATOR, VERSION, Shard, application_order, object_attributes, object_categories,
-                                open_dataset, sample_frame)
+from ..core.dataset.job import (GENERATOR, VERSION, Shard, application_order, clip_of, object_attributes,
+                                object_categories, open_dataset, sample_frame)
 from ..core.randomizers import Context
 from ..core.recipe.model import Recipe
 from ..core.params.rng import render_seed
 from ..core.dataset.status import record_frame_time
 from . import appliers
 from . import assets, camera, compat, labels, render, scene as scene_setup
+from .appliers import motion
 from .sensor import SensorFrame
 from .envvars import DEFER_EXPORTS
 
@@ -78,12 +79,15 @@ class FrameJob:
         return self
 
     # -- one frame -----------------------------------------------------------------------------------
-    def apply_frame(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    def apply_frame(self, index: int, clip_keys: tuple[int, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
         """Sample frame ``index`` and apply it to the scene; returns the sampled values and what the
-        appliers report having done (retries, settled poses, achieved occlusion...)."""
+        appliers report having done (retries, settled poses, achieved occlusion...). In a clip job, motion
+        is keyed around the frame (``clip_keys``: other clip frames to key, e.g. the whole clip for a
+        preview) and the scene goes to its scene frame (``motion.scene_frame``)."""
         seed = self.recipe.output.seed
         self.rare = {}
-        values = sample_frame(self.recipe, seed, index, self.contexts, self.rare)
+        motion.reset(self.scene)
+        values = sample_frame(self.recipe, seed, index, self.contexts, self.rare, clip_keys)
         applied = {}
         phase = None
         for r in application_order(self.recipe):
@@ -94,8 +98,27 @@ class FrameJob:
             if result:
                 applied[r.key()] = result
         self.scene.cycles.seed = render_seed(seed, index)
+        clip = clip_of(self.recipe, index)
+        if clip is not None:
+            self.scene.frame_set(motion.scene_frame(clip[1]))     # evaluates the motion keys, updates the scene
         bpy.context.view_layer.update()
         return values, applied
+
+    def key_clip(self, clip: int) -> int:
+        """Apply clip ``clip``'s start and key its whole motion onto the timeline (scene frames ``FRAME0`` ..
+        ``FRAME0 + L - 1``), so the viewport plays the clip; returns its first scene frame. Rendering any of
+        those scene frames matches the dataset's frame (the same keys, the same start state)."""
+        out = self.recipe.output
+        if out.clips <= 0:
+            raise UserError("Preview Clip needs a clip job: set output.clips (and clip_length)")
+        if not 0 <= clip < out.clips:
+            raise UserError(f"clip {clip} is not in the job: expected 0..{out.clips - 1}")
+        length = out.clip_length
+        self.apply_frame(clip * length, clip_keys=tuple(range(-1, length + 1)))
+        sc = self.scene
+        sc.frame_start, sc.frame_end = motion.scene_frame(0), motion.scene_frame(length - 1)
+        sc.frame_set(motion.scene_frame(0))
+        return sc.frame_start
 
     def render_frame(self, index: int, root: Path) -> dict[str, Any]:
         """Render frame ``index`` into dataset ``root``; its record is written last."""
@@ -122,14 +145,19 @@ class FrameJob:
             atomic_write_bytes(image_path, png.add_text_chunks(data, stamp, replace_all=True) if ext == "png" else data)
         atomic_write_bytes(root / layout.mask_name(index), png.encode_png(mask, stamp))
         files = {"image": layout.image_name(index, ext), "mask": layout.mask_name(index)}
+        files.update(sensor.write_clean(root, index))     # the render before the sensor stack, for the report
         categories = {t.name: t.category for t in self.targets} | object_categories(self.recipe, values)
         if out.semantic:
             cat_ids = self.recipe.category_ids()
             sem = passes.semantic_from_instance(mask, {t.instance_id: cat_ids[categories[t.name]] for t in self.targets})
             files["semantic"] = layout.semantic_name(index)
             atomic_write_bytes(root / files["semantic"], png.encode_png(sem, stamp))
+        clip = clip_of(self.recipe, index)
+        flow = _channels(decoded, "flow", "UV")
+        if flow and clip is not None:     # a clip frame: backward flow too (to frame t-1)
+            flow |= _channels(decoded, "flow_backward", ("BU", "BV"))
         maps = {"depth": {"Z": depth} if out.depth else {}, "distance": _channels(decoded, "distance", "D"),
-                "normals": _channels(decoded, "normals", "XYZ"), "flow": _channels(decoded, "flow", "UV")}
+                "normals": _channels(decoded, "normals", "XYZ"), "flow": flow}
         for key, channels in maps.items():
             if channels:
                 files[key] = getattr(layout, f"{key}_name")(index)
@@ -153,12 +181,16 @@ class FrameJob:
                             "hidden": bpy.data.objects[t.name].hide_render,
                             "bbox": s["bbox"] if s else None, "area": s["area"] if s else 0,
                             "rle": rles.get(t.instance_id), **geometry.get(t.instance_id, {})})
+            if clip is not None:      # the instance id: one per object for the whole job, so stable in a clip
+                objects[-1]["track_id"] = t.instance_id
         record = {"synthkiln": VERSION, "frame": index, "seed": out.seed, "width": w, "height": h,
                   "files": files, "camera": {"name": cam.name, "K": K.tolist(), "world_to_camera": w2c.tolist()},
                   "values": values, "applied": applied, "objects": objects}
         if sensor.lens is not None:       # OpenCV's model and coefficients, next to K
             record["camera"]["distortion"] = sensor.plan.distortion
             applied.update(sensor.applied())
+        if clip is not None:
+            record["clip"] = {"index": clip[0], "frame": clip[1], "length": out.clip_length}
         if self.rare:
             record["rare"] = self.rare    # [draws, rare draws] per parameter with a rare mixture
         atomic_write_json(root / layout.record_name(index), record)
@@ -196,9 +228,9 @@ class DatasetRun:
     """A render job into a folder: resume (skip frames with a record), shards, progress and exports."""
 
     def __init__(self, job: FrameJob, root: Path, shard: Shard = Shard()):
-        self.job, self.root, self.shard = job, Path(root), shard
         recipe = job.recipe
-        frames = shard.frames(recipe.output.frames)
+        self.job, self.root, self.shard = job, Path(root), shard.of(recipe)    # a clip job: whole clips per shard
+        frames = self.shard.frames(recipe.output.frames)
         if len(frames):
             job.apply_frame(frames[0])    # a recipe that cannot apply fails here, before anything is written
         device = job.device

@@ -104,7 +104,7 @@ def render(scene, scratch_exr: Path, image_path: Path, out: OutputSettings,
     Always: ``instance`` (uint16 H×W object index) and ``depth`` (float32 H×W planar z, metres, 0 where
     nothing was hit). When asked for by ``out``: ``distance`` (float32 H×W, metres from the camera centre),
     ``normals`` (float32 H×W×3, unit, OpenCV camera coordinates), ``flow`` (float32 H×W×2, forward flow in
-    pixels to the next scene frame, u right, v down). Conventions: core/passes.py.
+    pixels to the next scene frame, u right, v down) and ``flow_backward`` (to the previous one). Conventions: core/passes.py.
 
     ``display_tiff``: the RGB image goes to ``image_path`` as an uncompressed 16-bit TIFF for the sensor group
     to process (``bridge/sensor.py``), not as the dataset's file."""
@@ -137,5 +137,7 @@ def render(scene, scratch_exr: Path, image_path: Path, out: OutputSettings,
         world = exr.find_channels(channels, compat.NORMAL_PASS_NAMES, "XYZ")
         labels["normals"] = passes.normals_to_camera(world, camera.world_to_camera(scene.camera))
     if vl.use_pass_vector:
-        labels["flow"] = passes.flow_from_vector(exr.find_channels(channels, compat.VECTOR_PASS_NAMES, "XYZW"))
+        vector = exr.find_channels(channels, compat.VECTOR_PASS_NAMES, "XYZW")
+        labels["flow"] = passes.flow_from_vector(vector)
+        labels["flow_backward"] = passes.flow_from_vector(vector, "backward")     # clip frames write it too
     return labels

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core import sensor
+from ..core.dataset import layout
 from ..core.dataset.job import application_order
 from ..core.errors import UserError
+from ..core.fsio import atomic_write_bytes
 from ..core.images import tiff
 from ..core.sensor.lens import LensError
 from . import camera, render
@@ -30,6 +32,7 @@ class SensorFrame:
         self.lens_key = next((r.key() for r in application_order(recipe) if r.TYPE == sensor.LENS), None)
         self.plan: sensor.SensorPlan | None = None
         self.image: np.ndarray | None = None
+        self.clean: np.ndarray | None = None       # the render's display image, before the stack
         if not self.active:
             return
         w, h = scene.render.resolution_x, scene.render.resolution_y
@@ -62,15 +65,26 @@ class SensorFrame:
                 raise UserError(str(e)) from None
         else:
             decoded = render.render(scene, scratch / "passes.exr", rgb_path, out, display_tiff=True)
-        rgb = tiff.read_rgb(rgb_path)
+        rgb = self.clean = tiff.read_rgb(rgb_path)
         final_jpeg = out.image_format == "JPEG"
         self.image = sensor.process(self.plan, rgb, self.K, final_jpeg=final_jpeg)
         if self.lens is None:
             return {**decoded, "render_depth": decoded["depth"]}
         warped = {"render_depth": decoded["depth"]}
         for key, value in decoded.items():
-            warped[key] = self.lens.flow(value) if key == "flow" else self.lens.nearest(value)
+            warped[key] = self.lens.flow(value) if key in ("flow", "flow_backward") else self.lens.nearest(value)
         return warped
+
+    def write_clean(self, root: Path, index: int) -> dict[str, str]:
+        """For the report's clean-vs-sensor sheet, some frames (``keeps_clean``) keep a small thumbnail of the
+        render before the sensor stack; returns the record's ``files`` entry for it ({} for other frames)."""
+        if self.clean is None or not sensor.keeps_clean(index, self.recipe.output.frames):
+            return {}
+        data, ext = sensor.clean_thumbnail(self.plan, self.clean)
+        rel = layout.clean_name(index, ext)
+        (Path(root) / layout.CLEAN).mkdir(exist_ok=True)
+        atomic_write_bytes(Path(root) / rel, data)
+        return {"clean": rel}
 
     def image_bytes(self, out, stamp: dict[str, str]) -> bytes:
         return sensor.encode_image(self.plan, self.image, out.image_format, out.jpeg_quality, stamp)

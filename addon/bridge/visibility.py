@@ -37,7 +37,11 @@ class Samples:
     area: float            # the object's surface area per point (object space)
 
 
-_CACHE: dict[str, Samples] = {}
+_CACHE: dict[tuple[str, str], Samples] = {}     # by (object, mesh): an asset pool's slots swap meshes per frame
+
+
+def _key(obj) -> tuple[str, str]:
+    return obj.name, getattr(obj.data, "name", "")
 
 
 def _sample_mesh(obj, depsgraph, n: int) -> Samples | None:
@@ -83,16 +87,18 @@ def prepare(objs, n: int = N_POINTS) -> None:
     dg = bpy.context.evaluated_depsgraph_get()
     for obj in objs:
         s = _sample_mesh(obj, dg, n)
+        if len(_CACHE) >= 4096:
+            _CACHE.clear()
         if s is not None:
-            _CACHE[obj.name] = s
+            _CACHE[_key(obj)] = s
         else:
-            _CACHE.pop(obj.name, None)
+            _CACHE.pop(_key(obj), None)
 
 
 def samples(obj) -> Samples | None:
-    if obj.name not in _CACHE:
+    if _key(obj) not in _CACHE:
         prepare([obj])
-    return _CACHE.get(obj.name)
+    return _CACHE.get(_key(obj))
 
 
 def labelled_targets(scene) -> list:

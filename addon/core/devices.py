@@ -92,9 +92,14 @@ def choose(device: str, backend: str, available: dict[str, list[Device]], wanted
 # Threads per process on the CPU, by frame size (pixels). Cycles spreads one frame's pixels over every thread,
 # but the per-frame rest (scene sync, saving, decoding passes, labels, files) runs on one: small frames leave
 # threads idle between renders, so they run as several processes; large frames keep all threads busy in one.
-CPU_THREADS_BY_PIXELS = ((100_000, 2), (400_000, 4), (2_200_000, 8))   # ~320x240: 2, ~640x480: 4, ~1080p: 8
+# Measured on 2 cores (issue 16, anchor scene): 2 processes x 1 thread beat 1 x 2 by 1.48x at 160x120 / 1 spp
+# and 1.09x at 320x240 / 4 spp, so frames up to ~320x240 get one thread each.
+CPU_THREADS_BY_PIXELS = ((100_000, 1), (400_000, 4), (2_200_000, 8))   # ~320x240: 1, ~640x480: 4, ~1080p: 8
 # A GPU worker's CPU threads: scene sync and the per-frame work above, enough to keep its card fed.
 MAX_THREADS_PER_GPU = 8
+# What one CPU worker process may need (Blender, the scene, one frame's buffers): auto never starts more
+# processes than the available memory holds at this size each (a tiny job's process peaks near 330 MiB).
+PROCESS_MEMORY = 768 * 2**20
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,9 @@ class WorkerSlot:
     gpu: Device | None = None
 
     def label(self) -> str:
-        return f"{self.gpu.backend}: {self.gpu.name}" if self.gpu else f"CPU ({self.threads} threads)"
+        if self.gpu:
+            return f"{self.gpu.backend}: {self.gpu.name}"
+        return f"CPU ({self.threads} thread{'s' if self.threads > 1 else ''})"
 
 
 def cpu_threads_per_process(cpus: int, resolution: tuple[int, int]) -> int:
@@ -115,18 +122,22 @@ def cpu_threads_per_process(cpus: int, resolution: tuple[int, int]) -> int:
     return cpus
 
 
-def plan_workers(cpus: int, resolution: tuple[int, int], frames: int, choice: Choice) -> list[WorkerSlot]:
+def plan_workers(cpus: int, resolution: tuple[int, int], frames: int, choice: Choice,
+                 memory: int | None = None) -> list[WorkerSlot]:
     """What ``--workers auto`` starts: one process per GPU of ``choice`` (each pinned to its card, CPU
     threads split between them), or on the CPU ``cpus // threads`` processes with the threads each that
-    ``cpu_threads_per_process`` gives for the frame size. Never more processes than frames."""
+    ``cpu_threads_per_process`` gives for the frame size, no more than ``memory`` bytes (None: unknown)
+    hold at ``PROCESS_MEMORY`` each. Never more processes than ``frames`` (those left to render); spare
+    cores go to the processes' threads."""
     cpus, frames = max(1, cpus), max(1, frames)
     if choice.device == "GPU" and choice.devices:
         gpus = list(choice.devices)[:frames]
         threads = max(1, min(MAX_THREADS_PER_GPU, cpus // len(gpus)))
         return [WorkerSlot(threads, g) for g in gpus]
-    threads = cpu_threads_per_process(cpus, resolution)
-    n = max(1, min(cpus // threads, frames))
-    return [WorkerSlot(cpus // n if n == 1 else threads) for _ in range(n)]
+    n = max(1, min(cpus // cpu_threads_per_process(cpus, resolution), frames))
+    if memory is not None:
+        n = max(1, min(n, memory // PROCESS_MEMORY))
+    return [WorkerSlot(cpus // n) for _ in range(n)]
 
 
 def parse_workers(text: str | int) -> int | str:

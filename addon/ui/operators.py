@@ -1,8 +1,8 @@
 """Operators: thin. Read the scene's recipe, call core and bridge, report. The headless runner calls
 these very operators through ``bpy.ops.synthkiln.*``, so the UI and the farm cannot drift apart."""
 
+import json
 import os
-import time
 import webbrowser
 from pathlib import Path
 
@@ -10,16 +10,19 @@ import bpy
 from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
+from ..bridge import background, snapshot
 from ..bridge.files import base_dir, output_dir, user_path
 from ..bridge.pipeline import DatasetRun, FrameJob
+from ..bridge.preview import render_preview
 from ..bridge.recipe import scene_recipe, write_recipe
 from ..bridge.report import build_report
-from ..bridge.scene_check import scene_problems
+from ..bridge.scene_check import fingerprint, scene_problems
 from ..core.dataset import layout
 from ..core.errors import UserError
 from ..core.dataset.job import parse_shard
-from ..core.dataset.progress import eta_seconds
 from ..core.recipe.preset import load_preset, save_preset
+from . import overlay
+from .prefs import local_workers
 
 
 class _Reporting:
@@ -53,6 +56,22 @@ class SYNTHKILN_OT_randomize(_Reporting, bpy.types.Operator):
         return {'FINISHED'}
 
 
+class SYNTHKILN_OT_render_preview(_Reporting, bpy.types.Operator):
+    """Render the previewed frame as the dataset will store it (sensor effects, JPEG and all) and show it with
+    its labels in an image editor"""
+    bl_idname = "synthkiln.render_preview"
+    bl_label = "Render Preview"
+
+    def _execute(self, context):
+        scene = context.scene
+        snapshot.ensure(scene)                   # it applies the frame, as Preview Frame does
+        with snapshot.track(scene):
+            root, record = render_preview(scene, scene.synthkiln.preview_frame)
+        overlay.show_frame(context, root, record["frame"], open_editor=True)
+        self.report({'INFO'}, f"Frame {record['frame']}: the image as the dataset stores it")
+        return {'FINISHED'}
+
+
 class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
     """Render the dataset (resumes: frames already done are skipped). Esc cancels and keeps finished frames"""
     bl_idname = "synthkiln.render_dataset"
@@ -63,8 +82,10 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
                               options={'HIDDEN', 'SKIP_SAVE'})
 
     _timer = None
-    _run = None
+    _pool = None
+    _shown = False      # an image editor was opened (or found) for the finished frames
     running = False     # one interactive render at a time (reset when a file is loaded)
+    stop_requested = False      # set by Stop Render (ui/background.py): as Esc
 
     @classmethod
     def poll(cls, context):
@@ -84,68 +105,101 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
                 pass
         finally:
             written = run.finish()
-            _progress(context, run, 0.0, running=False)
+            _progress(context, run.skipped + run.rendered, run.total, 0.0, running=False)
         self.report({'INFO'}, f"{run.rendered} frames rendered, {run.skipped} already done; "
                               f"{len(written)} export files in {run.root}")
         return {'FINISHED'}
 
     def invoke(self, context, event):
-        """Interactive: render frame by frame from a timer, so the UI stays live and Esc can stop it."""
+        """Interactive: render in background Blender workers (Preferences' Local Workers) from a saved copy of
+        the file, so the UI stays live, the scene stays as it is, and Esc stops them (finished frames stay)."""
         try:
-            self._run = self._start(context)
+            recipe = scene_recipe(context.scene, self.overrides)
+            root = output_dir(recipe)
+            shard = parse_shard(self.shard, dict(os.environ))
+            self._pool = background.start(root, recipe.output.frames, shard, local_workers(context), self.overrides,
+                                          __package__.rpartition(".")[0], recipe, base_dir())
         except UserError as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
+        pool = self._pool
         wm = context.window_manager
-        wm.progress_begin(0, max(self._run.total, 1))
-        self._timer = wm.event_timer_add(0.05, window=context.window)
+        wm.progress_begin(0, max(len(pool.scope), 1))
+        self._timer = wm.event_timer_add(0.25, window=context.window)
         wm.modal_handler_add(self)
-        self._t0 = time.perf_counter()
         SYNTHKILN_OT_render_dataset.running = True
-        _progress(context, self._run, 0.0, running=True)
+        SYNTHKILN_OT_render_dataset.stop_requested = False
+        self._show(context, running=True)
         return {'RUNNING_MODAL'}
 
     def modal(self, context, event):
-        if event.type == 'ESC':
-            return self._end(context, cancelled=True)
+        pool = self._pool
+        esc = event.type == 'ESC' and event.value == 'PRESS'
+        if (esc or SYNTHKILN_OT_render_dataset.stop_requested) and pool.stopping_since is None:
+            pool.stop()
+            self._show(context, running=True, status="Stopping: finishing the frames being rendered...")
+            return {'RUNNING_MODAL'}
         if event.type != 'TIMER':
             return {'PASS_THROUGH'}
-        try:
-            more = self._run.step()
-        except UserError as e:
-            self.report({'ERROR'}, str(e))
-            return self._end(context, cancelled=True)
-        run = self._run
-        context.window_manager.progress_update(run.skipped + run.rendered)
-        done = run.rendered
-        eta = eta_seconds(time.perf_counter() - self._t0, done, len(run.todo) - done)
-        context.workspace.status_text_set(f"SynthKiln: {run.skipped + done}/{run.total} frames, ETA {eta:.0f}s")
-        _progress(context, run, eta, running=True)
-        return {'RUNNING_MODAL'} if more else self._end(context)
+        if pool.poll() and pool.last_frame is not None:       # the last finished frame, with its labels
+            overlay.show_frame(context, pool.root, pool.last_frame, open_editor=not self._shown)
+            self._shown = True
+        if pool.stopping_since is not None:
+            if pool.reap():
+                return self._end(context, cancelled=True)
+        elif errors := pool.errors():      # one worker failed: stop the others, keep what is finished
+            pool.stop()
+            pool.reap(force=True)
+            return self._end(context, error="; ".join(errors))
+        elif not pool.running():
+            return self._end(context)
+        self._show(context, running=True)
+        return {'RUNNING_MODAL'}
 
-    def _end(self, context, cancelled=False):
+    def cancel(self, context):
+        """Blender ends the operator (the file is closed, Blender quits): stop the workers at once."""
+        self._pool.stop()
+        self._pool.reap(force=True)
+        self._end(context, cancelled=True)
+
+    def _show(self, context, running: bool, status: str = "") -> None:
+        pool = self._pool
+        done, total = pool.finished_in_scope(), len(pool.scope)
+        eta = pool.eta() if running else 0.0
+        if running:
+            context.window_manager.progress_update(done)
+            context.workspace.status_text_set(f"SynthKiln: {done}/{total} frames, ETA {eta:.0f}s (Esc to stop)")
+        _progress(context, done, total, eta, running, status)
+
+    def _end(self, context, cancelled: bool = False, error: str = ""):
         wm = context.window_manager
         wm.event_timer_remove(self._timer)
         wm.progress_end()
         context.workspace.status_text_set(None)
         SYNTHKILN_OT_render_dataset.running = False
-        _progress(context, self._run, 0.0, running=False,
-                  status=f"Cancelled after {self._run.rendered} frames" if cancelled else "Done")
-        if cancelled:
-            self._run.job.close()
-            self.report({'WARNING'}, f"Cancelled after {self._run.rendered} frames; render again to resume")
+        pool = self._pool
+        try:
+            written = pool.close(kill=cancelled or bool(error))
+        except UserError as e:
+            written, error = [], str(e)
+        rendered = pool.finished_in_scope() - pool.start_done
+        if error or cancelled:
+            status = f"Failed: {error}" if error else f"Cancelled after {rendered} frames"
+            self._show(context, running=False, status=status)
+            self.report({'ERROR'} if error else {'WARNING'},
+                        f"{error or f'Cancelled after {rendered} frames'}; render again to resume")
             return {'CANCELLED'}
-        self._run.finish()
-        self.report({'INFO'}, f"Dataset written to {self._run.root}")
+        self._show(context, running=False, status="Done")
+        self.report({'INFO'}, f"{rendered} frames rendered; {len(written)} export files in {pool.root}")
         return {'FINISHED'}
 
 
-def _progress(context, run: DatasetRun, eta: float, running: bool, status: str = "") -> None:
+def _progress(context, done: int, total: int, eta: float, running: bool, status: str = "") -> None:
     """Progress the panel shows (it only reads these), and a redraw of the sidebars that show it."""
     state = context.scene.synthkiln
-    state.render_running, state.render_total = running, run.total
-    state.render_done, state.render_eta = run.skipped + run.rendered, eta
-    state.render_status = status or f"{run.skipped + run.rendered}/{run.total} frames"
+    state.render_running, state.render_total = running, total
+    state.render_done, state.render_eta = done, eta
+    state.render_status = status or f"{done}/{total} frames"
     for area in (context.screen.areas if context.screen else ()):
         if area.type == 'VIEW_3D':
             area.tag_redraw()
@@ -215,10 +269,12 @@ class SYNTHKILN_OT_check_scene(_Reporting, bpy.types.Operator):
         problems = scene_problems(context.scene)
         state.check_problems.clear()
         for p in problems:
-            state.check_problems.add().value = p
-        state.check_done = True
+            entry = state.check_problems.add()
+            entry.text, entry.objects, entry.group, entry.index = p.text, json.dumps(p.objects), p.group, p.index
+        state.check_done, state.check_stale = True, False
+        state.check_fingerprint = fingerprint(context.scene)
         for p in problems:
-            self.report({'WARNING'}, p)
+            self.report({'WARNING'}, p.text)
         if not problems:
             self.report({'INFO'}, "No problems found")
         return {'FINISHED'}
@@ -239,6 +295,8 @@ class SYNTHKILN_OT_import_preset(_Reporting, bpy.types.Operator, ImportHelper):
         state = context.scene.synthkiln
         if state.label_category not in {c.name for c in recipe.categories}:   # UI state naming an old category
             state.label_category = recipe.categories[0].name if recipe.categories else ""
+        # build and show the preview frame now, so the scene (and Check Scene) is what a render would see
+        state.preview_frame = state.preview_frame
         self.report({'INFO'}, f"Imported {Path(self.filepath).name}")
         return {'FINISHED'}
 
@@ -252,27 +310,41 @@ class SYNTHKILN_OT_export_preset(_Reporting, bpy.types.Operator, ExportHelper):
     filter_glob: StringProperty(default="*.yaml;*.yml", options={'HIDDEN'})
 
     def _execute(self, context):
-        try:
-            save_preset(scene_recipe(context.scene), self.filepath)
-        except OSError as e:
-            raise UserError(f"cannot write {self.filepath}: {e.strerror or e}") from None
+        save_recipe(context, self.filepath)
         self.report({'INFO'}, f"Exported {Path(self.filepath).name}")
         return {'FINISHED'}
 
 
-classes = (SYNTHKILN_OT_randomize, SYNTHKILN_OT_render_dataset, SYNTHKILN_OT_import_preset,
-           SYNTHKILN_OT_export_preset, SYNTHKILN_OT_open_output, SYNTHKILN_OT_open_report,
+def save_recipe(context, path) -> None:
+    """The scene's recipe as a YAML preset at ``path`` (Export Preset, Save Preset)."""
+    try:
+        save_preset(scene_recipe(context.scene), path)
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+classes = (SYNTHKILN_OT_randomize, SYNTHKILN_OT_render_preview, SYNTHKILN_OT_render_dataset,
+           SYNTHKILN_OT_import_preset, SYNTHKILN_OT_export_preset, SYNTHKILN_OT_open_output, SYNTHKILN_OT_open_report,
            SYNTHKILN_OT_check_scene)
-_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 
-def register() -> None:
-    _register_classes()
-    if reset_after_load not in bpy.app.handlers.load_post:
-        bpy.app.handlers.load_post.append(reset_after_load)
+def registration(classes, **handlers):
+    """(register, unregister) of ``classes`` and of app handlers given as ``load_post=fn``: idempotent, and
+    unregister leaves none behind."""
+    register_classes, unregister_classes = bpy.utils.register_classes_factory(classes)
+
+    def register() -> None:
+        register_classes()
+        for kind, fn in handlers.items():
+            if fn not in getattr(bpy.app.handlers, kind):
+                getattr(bpy.app.handlers, kind).append(fn)
+
+    def unregister() -> None:
+        for kind, fn in handlers.items():
+            while fn in getattr(bpy.app.handlers, kind):
+                getattr(bpy.app.handlers, kind).remove(fn)
+        unregister_classes()
+    return register, unregister
 
 
-def unregister() -> None:
-    while reset_after_load in bpy.app.handlers.load_post:
-        bpy.app.handlers.load_post.remove(reset_after_load)
-    _unregister_classes()
+register, unregister = registration(classes, load_post=reset_after_load)

@@ -56,6 +56,19 @@ def get(context=None) -> Defaults:
     return Defaults(p.asset_library, p.output_directory, p.workers)
 
 
+def local_workers(context=None) -> int:
+    """How many Blender processes a local render from the sidebar runs side by side (Preferences' Local
+    Workers; 1 where the add-on has no preferences entry, as in the ``bpy`` module)."""
+    return max(1, int(get(context).workers))
+
+
+def asset_library(context=None) -> str:
+    """The folder of the user's asset libraries (Preferences' Asset Library), absolute; "" when unset. The
+    Assets panel imports into a library .blend there by default."""
+    folder = get(context).asset_library
+    return bpy.path.abspath(folder) if folder else ""
+
+
 classes = (SYNTHKILN_AP_preferences,)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 

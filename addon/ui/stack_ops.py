@@ -1,4 +1,6 @@
-"""Operators that edit the scene's recipe: the randomizer stacks, categories, labels and list fields.
+"""Operators that edit the scene's recipe: the randomizer stacks, categories, labels and list fields, asset
+sources; and the sidebar's helpers around it: Reset to Scene, Check Scene's click-to-select and its staleness,
+the presets folder, the object eyedropper.
 
 Every one works on ``context.scene.synthkiln.recipe`` through RNA (indices and data paths, never stored
 references), so undo and redo see plain property changes. Defaults come from the schema dataclasses
@@ -6,20 +8,29 @@ references), so undo and redo see plain property changes. Defaults come from the
 field's default distribution or list.
 """
 
-import bpy
-from bpy.props import EnumProperty, IntProperty, StringProperty
+import json
+from pathlib import Path
 
-from ..bridge.recipe import json_value, write, write_recipe
+import bpy
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from ..bridge import asset_libraries, snapshot
+from ..bridge.files import base_dir, user_path
+from ..bridge.recipe import json_value, read, write, write_recipe
+from ..bridge.scene_check import fingerprint
 from ..bridge.scene import RENDERABLE, label_rule
 from ..core.errors import UserError
 from ..core.randomizers import GROUPS, Randomizer, Selector
+from ..core.params.schema import from_data
+from ..core.recipe.assets import FORMATS as MODEL_FORMATS, AssetSource, list_assets
 from ..core.recipe.model import EXPORT_FORMATS, Category, LabelRule, OutputSettings, Recipe
 from . import prefs, props
-from .draw import title
-from .operators import _Reporting
+from .draw import summary, title
+from .operators import _Reporting, registration, save_recipe
 
 GROUP_ITEMS = [(g, title(g), f"The {g} stack") for g in GROUPS]
-TYPE_ITEMS = [(t, title(t), (c.__doc__ or t).strip().split("\n")[0]) for t, c in sorted(Randomizer.REGISTRY.items())]
+TYPE_ITEMS = [(t, title(t), summary(c.__doc__, t)) for t, c in sorted(Randomizer.REGISTRY.items())]
 SCOPE_ITEMS = [("SELECTED", "Selected", "The selected objects, one rule each"),
                ("ACTIVE", "Active", "The active object"),
                ("COLLECTION", "Collection", "A collection as a whole, one rule")]
@@ -60,13 +71,13 @@ class SYNTHKILN_OT_randomizer_add(_Reporting, bpy.types.Operator):
     bl_label = "Add Randomizer"
     bl_options = {'REGISTER', 'UNDO'}
 
-    group: EnumProperty(name="Group", items=GROUP_ITEMS)
-    type: EnumProperty(name="Type", items=TYPE_ITEMS)
+    group: EnumProperty(name="Group", items=GROUP_ITEMS, description="The stack to add to")
+    type: EnumProperty(name="Type", items=TYPE_ITEMS, description="The randomizer type to add")
 
     @classmethod
     def description(cls, context, properties):
         c = Randomizer.REGISTRY.get(properties.type)
-        return (c.__doc__ or "").strip().split("\n")[0] if c else cls.__doc__
+        return summary(c.__doc__, title(c.TYPE)) if c else summary(cls.__doc__)
 
     def _execute(self, context):
         recipe = _recipe(context)
@@ -85,7 +96,7 @@ class SYNTHKILN_OT_randomizer_add(_Reporting, bpy.types.Operator):
 
 class _StackEntry:
     """An operator on one entry of a randomizer stack: ``group``, and ``index`` (-1: the active one)."""
-    group: EnumProperty(name="Group", items=GROUP_ITEMS)
+    group: EnumProperty(name="Group", items=GROUP_ITEMS, description="The stack the entry is in")
     index: IntProperty(name="Index", default=-1, min=-1, description="Stack position (-1: the active one)")
 
     def entry(self, context):
@@ -115,7 +126,8 @@ class SYNTHKILN_OT_randomizer_move(_StackEntry, _Reporting, bpy.types.Operator):
     bl_label = "Move Randomizer"
     bl_options = {'REGISTER', 'UNDO'}
 
-    direction: EnumProperty(name="Direction", items=[("UP", "Up", ""), ("DOWN", "Down", "")])
+    direction: EnumProperty(name="Direction", description="Towards the top (applied earlier) or the bottom",
+                            items=[("UP", "Up", "One place up"), ("DOWN", "Down", "One place down")])
 
     def _execute(self, context):
         stack, state, active, i = self.entry(context)
@@ -281,19 +293,26 @@ class SYNTHKILN_OT_label_clear(_Scoped, _Reporting, bpy.types.Operator):
 
 # -- generic list fields (by data path from the scene) -----------------------------------------------
 
-def _resolve(context, data_path: str):
-    """(owner property group, property name, collection) for a data path below ``scene.synthkiln``."""
+def _field(context, data_path: str):
+    """(owner property group, property name) of a field below ``scene.synthkiln``."""
     if not data_path.startswith("synthkiln."):
         raise UserError(f"not a SynthKiln property: {data_path!r}")
     owner_path, _, name = data_path.rpartition(".")
     try:
         owner = context.scene.path_resolve(owner_path)
-        coll = getattr(owner, name)
-    except (ValueError, AttributeError):
+    except ValueError:
         raise UserError(f"no property at {data_path!r}") from None
+    if name not in owner.bl_rna.properties:
+        raise UserError(f"no property at {data_path!r}")
+    return owner, name
+
+
+def _resolve(context, data_path: str):
+    """(owner property group, property name, collection) for a data path below ``scene.synthkiln``."""
+    owner, name = _field(context, data_path)
     if not isinstance(owner.bl_rna.properties.get(name), bpy.types.CollectionProperty):
         raise UserError(f"{data_path!r} is not a list")
-    return owner, name, coll
+    return owner, name, getattr(owner, name)
 
 
 class SYNTHKILN_OT_item_add(_Reporting, bpy.types.Operator):
@@ -329,7 +348,7 @@ class SYNTHKILN_OT_item_remove(_Reporting, bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO', 'INTERNAL'}
 
     data_path: StringProperty(name="Data Path", description="The list, from the scene", options={'HIDDEN'})
-    index: IntProperty(name="Index", min=0)
+    index: IntProperty(name="Index", min=0, description="The entry's position in the list")
 
     def _execute(self, context):
         owner, name, coll = _resolve(context, self.data_path)
@@ -363,7 +382,8 @@ class SYNTHKILN_OT_export_toggle(_Reporting, bpy.types.Operator):
     bl_label = "Toggle Export Format"
     bl_options = {'REGISTER', 'UNDO', 'INTERNAL'}
 
-    format: EnumProperty(name="Format", items=[(f, f.upper(), "") for f in EXPORT_FORMATS])
+    format: EnumProperty(name="Format", description="The export format to turn on or off",
+                         items=[(f, title(f), f"{title(f)} files") for f in EXPORT_FORMATS])
 
     def _execute(self, context):
         exports = _recipe(context).output.exports
@@ -392,8 +412,260 @@ class SYNTHKILN_OT_recipe_new(_Reporting, bpy.types.Operator):
         return {'FINISHED'}
 
 
+# -- object fields, Check Scene, Reset to Scene, presets ------------------------------------------------------
+
+class SYNTHKILN_OT_pick_active(_Reporting, bpy.types.Operator):
+    """Use the active object: select it in the viewport, then click here"""
+    bl_idname = "synthkiln.pick_active"
+    bl_label = "Use Active Object"
+    bl_options = {'REGISTER', 'UNDO', 'INTERNAL'}
+
+    data_path: StringProperty(name="Data Path", description="The object field, from the scene", options={'HIDDEN'})
+
+    def _execute(self, context):
+        owner, name = _field(context, self.data_path)
+        obj = context.object
+        if obj is None:
+            raise UserError("no active object: click one in the viewport first")
+        setattr(owner, name, obj.name)
+        return {'FINISHED'}
+
+
+class SYNTHKILN_OT_check_select(_Reporting, bpy.types.Operator):
+    """Select what this finding is about: its objects in the viewport, or its randomizer in the stack"""
+    bl_idname = "synthkiln.check_select"
+    bl_label = "Select Culprit"
+    bl_options = {'REGISTER', 'UNDO', 'INTERNAL'}
+
+    index: IntProperty(name="Index", min=0, description="The finding, in Check Scene's list")
+
+    def _execute(self, context):
+        state = context.scene.synthkiln
+        p = state.check_problems[_index(self.index, len(state.check_problems), "Check Scene finding")]
+        names = [n for n in json.loads(p.objects or "[]") if n in context.view_layer.objects]
+        if names:
+            for obj in context.view_layer.objects:
+                obj.select_set(obj.name in names)
+            context.view_layer.objects.active = context.view_layer.objects[names[0]]
+        if p.group in GROUPS:
+            stack = getattr(_recipe(context).randomizers, p.group)
+            if 0 <= p.index < len(stack):
+                setattr(state, f"active_{p.group}", p.index)
+                stack[p.index].show_expanded = True
+        return {'FINISHED'}
+
+
+@bpy.app.handlers.persistent
+def check_outdated(scene, _depsgraph=None) -> None:
+    """Grey out Check Scene's findings once what they depend on changed (not on mere moves)."""
+    state = getattr(scene, "synthkiln", None)
+    if state is None or not state.check_done or state.check_stale:
+        return
+    if _depsgraph is not None and all(isinstance(u.id, bpy.types.Object) and not u.is_updated_geometry
+                                      and u.is_updated_transform for u in _depsgraph.updates):
+        return
+    try:
+        changed = fingerprint(scene) != state.check_fingerprint
+    except Exception:       # noqa: BLE001  (a handler must never raise into Blender; an odd state is stale)
+        changed = True
+    if changed:
+        state.check_stale = True
+
+
+class SYNTHKILN_OT_reset_scene(_Reporting, bpy.types.Operator):
+    """Put back what previewing changed: transforms, visibility, materials, lights, camera, world and render
+    settings as they were before the first preview; objects and materials the preview made are removed"""
+    bl_idname = "synthkiln.reset_scene"
+    bl_label = "Reset to Scene"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and snapshot.has(context.scene)
+
+    def _execute(self, context):
+        n = snapshot.restore(context.scene)
+        state = context.scene.synthkiln
+        state.preview_status, state.preview_failed = f"Scene reset ({n} objects as before the preview)", False
+        self.report({'INFO'}, state.preview_status)
+        return {'FINISHED'}
+
+
+def user_presets() -> Path:
+    """The user's presets folder (Blender's own presets/synthkiln), made when first needed."""
+    return Path(bpy.utils.user_resource('SCRIPTS', path="presets/synthkiln", create=True))
+
+
+class SYNTHKILN_OT_preset_save(_Reporting, bpy.types.Operator):
+    """Save the scene's recipe as a preset in your presets folder: it then shows in the Presets menu"""
+    bl_idname = "synthkiln.preset_save"
+    bl_label = "Save Preset"
+
+    name: StringProperty(name="Name", description="Preset name (its file name, without .yaml)")
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_props_dialog(self)
+
+    def _execute(self, context):
+        stem = bpy.path.clean_name(self.name.strip()).lower()
+        if not self.name.strip():
+            raise UserError("give the preset a name")
+        path = user_presets() / f"{stem}.yaml"
+        save_recipe(context, path)
+        self.report({'INFO'}, f"Saved preset {path}")
+        return {'FINISHED'}
+
+
+# -- asset sources -----------------------------------------------------------------------------------------
+
+_POOL_CACHE: dict[str, tuple[int, list[str], str]] = {}     # a source's settings -> (files, categories, error)
+
+
+def source_pool(src_pg) -> tuple[int, list[str], str]:
+    """How many files a source matches and their categories (or why none), cached by the source's settings
+    (the Refresh button forgets the cache, for files added on disk)."""
+    data = read(src_pg, AssetSource)
+    key = json.dumps([data, str(base_dir())], sort_keys=True)
+    if key not in _POOL_CACHE:
+        try:
+            src = from_data(AssetSource, data)
+            if not src.path:
+                raise UserError("no file or folder yet")
+            manifest = user_path(src.manifest) if src.manifest else None
+            found = list_assets(src, user_path(src.path), ("assets",), manifest)
+            _POOL_CACHE[key] = (len(found), sorted({a.category for a in found}), "")
+        except Exception as e:      # noqa: BLE001  (a draw must not raise; the message is shown instead)
+            _POOL_CACHE[key] = (0, [], str(e))
+    return _POOL_CACHE[key]
+
+
+class SYNTHKILN_OT_asset_source_add(_Reporting, bpy.types.Operator, ImportHelper):
+    """Add model files as an asset source: pick a folder (its sub-folders name the categories) or files"""
+    bl_idname = "synthkiln.asset_source_add"
+    bl_label = "Add Asset Source"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    filter_glob: StringProperty(default=";".join(f"*{e}" for e in MODEL_FORMATS), options={'HIDDEN'})
+    directory: StringProperty(name="Folder", subtype='DIR_PATH', description="Folder of model files")
+    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={'HIDDEN', 'SKIP_SAVE'})
+
+    def _execute(self, context):
+        recipe, state = _recipe(context), context.scene.synthkiln
+        folder = Path(self.directory or Path(self.filepath).parent)
+        picked = [f.name for f in self.files if f.name] or ([Path(self.filepath).name] if Path(self.filepath).suffix
+                                                           else [])
+        taken = [s.name for s in recipe.assets]
+        fallback = state.label_category or (recipe.categories[0].name if len(recipe.categories) else "")
+        sources = [AssetSource(name=_unique(bpy.path.clean_name(folder.name or "assets"), taken),
+                               path=str(folder), category_from="folder", category=fallback)] if not picked else []
+        for f in picked:
+            taken.append(_unique(bpy.path.clean_name(Path(f).stem), taken + [s.name for s in sources]))
+            sources.append(AssetSource(name=taken[-1], path=str(folder / f), category_from="fixed",
+                                       category=fallback or folder.name))
+        for src in sources:
+            write(recipe.assets.add(), src)
+        state.active_source = len(recipe.assets) - 1
+        self.report({'INFO'}, f"Added {len(sources)} asset source(s)")
+        return {'FINISHED'}
+
+
+class SYNTHKILN_OT_asset_categories_add(_Reporting, bpy.types.Operator):
+    """Add the categories the asset sources name (folders, patterns) to the category list"""
+    bl_idname = "synthkiln.asset_categories_add"
+    bl_label = "Add Their Categories"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    def _execute(self, context):
+        recipe = _recipe(context)
+        have = [c.name for c in recipe.categories]
+        new = sorted({c for src in recipe.assets for c in source_pool(src)[1]} - set(have))
+        for name in new:
+            write(recipe.categories.add(), Category(name=name))
+        self.report({'INFO'}, f"Added categories: {', '.join(new)}" if new else "No category missing")
+        return {'FINISHED'}
+
+
+class SYNTHKILN_OT_asset_pool_refresh(bpy.types.Operator):
+    """Count the sources' files again (after files were added or removed on disk)"""
+    bl_idname = "synthkiln.asset_pool_refresh"
+    bl_label = "Refresh Pool"
+    bl_options = {'INTERNAL'}
+
+    def execute(self, context):
+        _POOL_CACHE.clear()
+        for area in (context.screen.areas if context.screen else ()):
+            area.tag_redraw()
+        return {'FINISHED'}
+
+
+class SYNTHKILN_OT_assets_to_library(_Reporting, bpy.types.Operator, ExportHelper):
+    """Import the active source's files into an asset library .blend (one asset per file, catalogs by category),
+    in a background Blender: drag them in from the Asset Browser afterwards"""
+    bl_idname = "synthkiln.assets_to_library"
+    bl_label = "Import into Asset Library"
+
+    filename_ext = ".blend"
+    filter_glob: StringProperty(default="*.blend", options={'HIDDEN'})
+    wait: BoolProperty(name="Wait", description="Block until the import is done (scripts, tests)",
+                       options={'HIDDEN', 'SKIP_SAVE'})
+
+    _running: dict = {}     # library path -> (process, report path, scene name)
+
+    def invoke(self, context, event):
+        folder = prefs.asset_library(context) or str(user_presets().parent.parent / "synthkiln_assets")
+        self.filepath = str(Path(folder) / "SynthKiln Assets.blend")
+        return super().invoke(context, event)
+
+    def _execute(self, context):
+        import subprocess
+        import tempfile
+        recipe, state = _recipe(context), context.scene.synthkiln
+        if not len(recipe.assets):
+            raise UserError("no asset source: add a folder or files first")
+        src = recipe.assets[min(state.active_source, len(recipe.assets) - 1)]
+        data = read(src, AssetSource)
+        paths = [str(user_path(data["path"]))]
+        library = str(Path(bpy.path.abspath(self.filepath)))
+        if library in self._running:
+            raise UserError(f"{library} is being imported into already")
+        report = str(Path(tempfile.mkdtemp(prefix="synthkiln-lib-")) / "report.json")
+        cmd = asset_libraries.import_command(paths, library, data, report)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._running[library] = (proc, report, context.scene.name)
+        state.library_status = f"Importing {src.name} into {Path(library).name}..."
+        if self.wait:
+            proc.wait()
+            _library_done(library)
+            return {'FINISHED'}
+        bpy.app.timers.register(lambda: _library_done(library), first_interval=1.0)
+        return {'FINISHED'}
+
+
+def _library_done(library: str):
+    """Timer: once the background import ended, its report goes to the Assets panel's status line."""
+    proc, report, scene_name = SYNTHKILN_OT_assets_to_library._running[library]
+    if proc.poll() is None:
+        return 1.0
+    del SYNTHKILN_OT_assets_to_library._running[library]
+    try:
+        got = json.loads(Path(report).read_text())
+    except (OSError, ValueError):
+        got = {"imported": [], "failed": [f"the import stopped (exit code {proc.returncode})"]}
+    failed = got.get("failed", [])
+    text = f"{Path(library).name}: {len(got.get('imported', []))} imported, {len(failed)} failed"
+    if failed:
+        text += f" ({failed[0]})"
+    scene = bpy.data.scenes.get(scene_name)
+    if scene is not None:
+        scene.synthkiln.library_status = text
+    asset_libraries.register(str(Path(library).parent) if not prefs.asset_library() else prefs.asset_library())
+    return None
+
+
 classes = (SYNTHKILN_OT_randomizer_add, SYNTHKILN_OT_randomizer_remove, SYNTHKILN_OT_randomizer_move,
            SYNTHKILN_OT_category_add, SYNTHKILN_OT_category_remove, SYNTHKILN_OT_label_assign,
            SYNTHKILN_OT_label_clear, SYNTHKILN_OT_item_add, SYNTHKILN_OT_item_remove, SYNTHKILN_OT_dist_weights,
-           SYNTHKILN_OT_export_toggle, SYNTHKILN_OT_recipe_new)
-register, unregister = bpy.utils.register_classes_factory(classes)
+           SYNTHKILN_OT_export_toggle, SYNTHKILN_OT_recipe_new, SYNTHKILN_OT_pick_active, SYNTHKILN_OT_check_select,
+           SYNTHKILN_OT_reset_scene, SYNTHKILN_OT_preset_save, SYNTHKILN_OT_asset_source_add,
+           SYNTHKILN_OT_asset_categories_add, SYNTHKILN_OT_asset_pool_refresh, SYNTHKILN_OT_assets_to_library)
+register, unregister = registration(classes, depsgraph_update_post=check_outdated)

@@ -146,3 +146,50 @@ def test_asset_library_import_names_broken_files_and_lists(empty_scene, tmp_path
     assert "SynthKiln/bowl" in cats and "SynthKiln/mug" in cats
     A.build_library([src / "bowl"], lib, AssetSource(name="library", category_from="fixed", category="dish"))
     assert [(i["name"], i["category"]) for i in A.list_library(lib)] == [("bowl", "dish"), ("mug", "mug")]
+
+
+def test_a_library_blend_is_a_pool_source_with_its_stored_labels(empty_scene, tmp_path):
+    import shutil
+    import bpy
+    from synthkiln.addon.bridge import assets as A
+    from synthkiln.addon.bridge.pipeline import FrameJob
+    from synthkiln.addon.core.recipe.model import recipe_from_data
+    src = tmp_path / "in"
+    for rel in ("mug/mug.glb", "bowl/bowl.ply", "box/box.usdc"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SCANS / rel, src / rel)
+    lib = tmp_path / "lib" / "library.blend"
+    A.build_library([src], lib, AssetSource(name="library", attributes={"origin": "scan"}))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    data = {"categories": [{"name": "mug"}, {"name": "bowl"}, {"name": "box"}],
+            "scene": {"library": "builtin:asset_library/tabletop.blend",
+                      "objects": [{"asset": "Table", "collection": "Stage"}]},
+            "assets": [{"name": "lib", "path": str(lib), "attributes": {"shelf": 2}}],
+            "randomizers": {"objects": [{"type": "asset_pool", "name": "pool", "count": 3, "slots": 3}]},
+            "render": {"resolution": [40, 30], "samples": 1}, "output": {"frames": 2}}
+    recipe = recipe_from_data(data)
+    assets = A.resolve_sources(recipe)
+    assert [(a.id, a.category, a.file, a.attributes) for a in assets] == [
+        ("lib/bowl", "bowl", "bowl", {"shelf": 2, "origin": "scan"}),
+        ("lib/box", "box", "box", {"shelf": 2, "origin": "scan"}),
+        ("lib/mug", "mug", "mug", {"shelf": 2, "origin": "scan"})]
+    assert not bpy.data.libraries and not [o for o in bpy.data.objects if o.library]   # listing left nothing
+    job = FrameJob(bpy.context.scene, recipe).prepare()
+    values, _ = job.apply_frame(0)
+    shown = {n: v for n, v in values["objects/pool"].items() if v["visible"]}
+    assert sorted(v["asset"] for v in shown.values()) == ["lib/bowl", "lib/box", "lib/mug"]
+    for name, v in shown.items():
+        mesh = bpy.data.objects[name].data
+        lo, hi = _extent(mesh)
+        rel = {"lib/mug": "mug/mug.glb", "lib/bowl": "bowl/bowl.ply", "lib/box": "box/box.usdc"}[v["asset"]]
+        assert np.allclose(hi - lo, EXPECTED[rel][1], atol=2e-3), (name, hi - lo)
+        assert v["attributes"]["origin"] == "scan" and v["category"] == v["asset"][4:]
+    glb = next(bpy.data.objects[n].data for n, v in shown.items() if v["asset"] == "lib/mug")
+    assert any(n.type == "TEX_IMAGE" and n.image for m in glb.materials for n in m.node_tree.nodes)
+    assert not [lib for lib in bpy.data.libraries if Path(lib.filepath).name == "library.blend"]   # appended
+    fixed = recipe_from_data({**data, "assets": [{"name": "lib", "path": str(lib), "category_from": "fixed",
+                                                  "category": "box"}]})
+    assert {a.category for a in A.resolve_sources(fixed)} == {"box"}
+    (tmp_path / "junk.blend").write_bytes(b"not a blend file")
+    with pytest.raises(A.UserError, match=r"assets\[0\]\.path: cannot read .*junk\.blend"):
+        A.resolve_sources(recipe_from_data({**data, "assets": [{"name": "lib", "path": str(tmp_path / "junk.blend")}]}))

@@ -164,8 +164,9 @@ def test_empty_recipe_draws_every_sidebar_panel(ui_registered):
     assert bpy.ops.synthkiln.recipe_new() == {"FINISHED"}
     log = draw_everything()
     from synthkiln.addon.ui import panels
-    # no object: the Object properties panel stays out
-    assert drawn_panels(log) == [c.__name__ for c in panels.PANELS if c is not panels.SYNTHKILN_PT_object_labels]
+    # no object: the Object properties panel stays out; no asset source: nor its normalisation settings
+    assert drawn_panels(log) == [c.__name__ for c in panels.PANELS
+                                 if c not in (panels.SYNTHKILN_PT_object_labels, panels.SYNTHKILN_PT_assets_more)]
     # every group's add menu offers exactly that group's types
     added = {}
     for idname, prop, value in operators_set(log):
@@ -179,7 +180,9 @@ def test_empty_recipe_draws_every_sidebar_panel(ui_registered):
 def test_full_recipe_with_every_type_expanded(cube_scene):
     state = _full(cube_scene)
     log = draw_everything()
-    props_drawn = {(kw["data"].bl_rna.identifier, kw["property"]) for name, kw in log if name == "prop"}
+    # a field is drawn as itself, its angle twin (degrees shown as a Blender angle) or an object search field
+    props_drawn = {(kw["data"].bl_rna.identifier, kw["property"].removesuffix("_angle")) for name, kw in log
+                   if name in ("prop", "prop_search")}
     # every schema field of every randomizer type is on screen (so a new field appears by itself)
     from synthkiln.addon.core.params.schema import field_specs
     from synthkiln.addon.ui.props import _GENERATED
@@ -194,7 +197,8 @@ def test_full_recipe_with_every_type_expanded(cube_scene):
     assert sum(1 for name, kw in log if name == "prop" and kw["property"] == "show_expanded") == 2 * n_slots
     # the export toggles mirror output.exports
     toggles = {v for i, p, v in operators_set(log) if i == "synthkiln.export_toggle"}
-    assert toggles == {"coco", "yolo", "yolo-seg", "voc", "kitti"}
+    from synthkiln.addon.core.recipe.model import EXPORT_FORMATS
+    assert toggles == set(EXPORT_FORMATS)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -208,10 +212,15 @@ def test_distributions_show_only_their_kind_fields(cube_scene, kind):
     d = getattr(pg, spec.name)
     d.kind, d.clip, d.rare_p = kind, True, 0.0
     log = draw_everything()
-    shown = [kw["property"] for name, kw in log if name == "prop" and kw["data"] == d]
+    shown = [kw["property"].removesuffix("_angle") for name, kw in log if name == "prop" and kw["data"] == d]
+    # one row: the kind, its numbers, the rare-draws toggle; a clipped normal's bounds on a second row
     expect = {"constant": ["kind", "value"], "uniform": ["kind", "min", "max"], "log_uniform": ["kind", "min", "max"],
-              "normal": ["kind", "mean", "std", "clip", "min", "max"], "choice": ["kind"]}[kind] + ["rare_p"]
-    assert shown == expect
+              "normal": ["kind", "mean", "std", "clip", "show_rare", "min", "max"], "choice": ["kind"]}[kind]
+    assert shown == (expect if kind == "normal" else expect + ["show_rare"])
+    d.show_rare = True
+    log = draw_everything()
+    shown = [kw["property"].removesuffix("_angle") for name, kw in log if name == "prop" and kw["data"] == d]
+    assert shown[-3:] == ["rare_p", "rare_min", "rare_max"]
     if kind == "choice":
         assert any(i == "synthkiln.dist_weights" for i, p, v in operators_set(log))
 
@@ -252,9 +261,10 @@ def test_progress_and_check_results_are_drawn(cube_scene):
     state = _full(cube_scene)
     state.render_running, state.render_done, state.render_total, state.render_eta = True, 3, 8, 12.0
     state.check_done = True
-    state.check_problems.add().value = "no camera"
+    state.check_problems.add().text = "no camera"
     log = []
     panels.SYNTHKILN_PT_run.draw(_stand_in(panels.SYNTHKILN_PT_run, log), bpy.context)
+    panels.SYNTHKILN_PT_check.draw(_stand_in(panels.SYNTHKILN_PT_check, log), bpy.context)
     prog = [kw for name, kw in log if name == "progress"]
     assert prog and prog[0]["factor"] == pytest.approx(3 / 8) and "3/8" in prog[0]["text"]
     assert not any(name == "operator" and kw["operator"] == "synthkiln.render_dataset" for name, kw in log)

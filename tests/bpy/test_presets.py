@@ -18,11 +18,14 @@ PRESETS = sorted(BUILTIN_PRESETS.glob("*.yaml"))
 def test_preset_previews_and_renders(empty_scene, preset, tmp_path):
     import bpy
     from pycocotools.coco import COCO
+    from synthkiln.addon.core.recipe.preset import load_preset
     assert bpy.ops.synthkiln.import_preset(filepath=str(preset)) == {"FINISHED"}
     for frame in (0, 1, 2):     # the artist's Preview: each frame's sample applied to the scene
         assert bpy.ops.synthkiln.randomize(frame=frame) == {"FINISHED"}
     overrides = {"render": {"resolution": [48, 36], "samples": 1, "denoise": False},
                  "output": {"frames": 2, "directory": str(tmp_path), "previews": 0}}
+    if load_preset(preset).output.clips:       # a clip job's frames are clips x clip_length: one clip of 2
+        overrides["output"].update(clips=1, clip_length=2)
     assert bpy.ops.synthkiln.render_dataset(overrides=json.dumps(overrides)) == {"FINISHED"}
     coco = COCO(str(tmp_path / "exports" / "coco" / "annotations.json"))
     assert len(coco.getImgIds()) == 2

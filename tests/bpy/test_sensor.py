@@ -168,3 +168,30 @@ def test_full_stack_is_deterministic_and_muted_stack_changes_nothing(addon_regis
     rec = _record(plain)
     for f in [*rec["files"].values(), "frames/000000.json"]:
         assert (plain / f).read_bytes() == (off / f).read_bytes(), f
+    assert "clean" not in rec["files"] and not (plain / "clean").exists()
+
+    # the full stack's frame kept a clean thumbnail: the render before the stack, here the plain render
+    clean = np.asarray(Image.open(a / _record(a)["files"]["clean"]).convert("RGB"), np.float64)
+    plain_img = np.asarray(Image.open(plain / rec["files"]["image"]).convert("RGB"), np.float64)
+    stored = np.asarray(Image.open(a / _record(a)["files"]["image"]).convert("RGB"), np.float64)
+    assert clean.shape == plain_img.shape and stored.shape == plain_img.shape       # 160 x 120: not shrunk
+    diff = np.abs(clean - plain_img)              # the same view; 1 sample: the noisy cube's pixels differ
+    assert np.median(diff) <= 1 and diff.mean() < np.abs(stored - plain_img).mean() / 2
+
+
+def test_render_preview_is_the_stored_image(addon_registered, tmp_path_factory):
+    """Render Preview shows the frame as a dataset run stores it: the same bytes, sensor stack included."""
+    import bpy
+    from synthkiln.addon.bridge.preview import render_preview
+    data = copy.deepcopy(RECIPE)
+    data["output"]["frames"] = 1
+    data["randomizers"] = {"sensor": [LENS, *EFFECTS]}
+    scene, _, out = _render(tmp_path_factory, "preview", data)
+    root, rec = render_preview(scene, 0)
+    stored = _record(out)
+    assert (root / rec["files"]["image"]).read_bytes() == (out / stored["files"]["image"]).read_bytes()
+    assert rec["objects"] == stored["objects"] and rec["camera"] == stored["camera"]
+    assert bpy.ops.synthkiln.render_preview() == {"FINISHED"}
+    assert not root.exists()                   # the next preview replaced the last one's folder
+    image = bpy.data.images["SynthKiln Last Frame"]
+    assert tuple(image.size) == (W, H)

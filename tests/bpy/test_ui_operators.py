@@ -229,7 +229,7 @@ def test_check_scene_lists_problems_then_none(addon_registered, tmp_path):
     bpy.ops.wm.read_factory_settings(use_empty=False)
     scene = bpy.context.scene
     ops.check_scene()
-    assert [p.value for p in scene.synthkiln.check_problems] == ["no recipe yet: make a new one or import a preset"]
+    assert [p.text for p in scene.synthkiln.check_problems] == ["No recipe yet: make a new one or import a preset"]
     ops.recipe_new()
     ops.category_add(name="box")
     bpy.data.objects.remove(bpy.data.objects["Camera"])
@@ -239,9 +239,9 @@ def test_check_scene_lists_problems_then_none(addon_registered, tmp_path):
     pg = scene.synthkiln.recipe.randomizers.objects[0].distractors
     pg.select.names.add().value = "NoSuchThing*"
     assert ops.check_scene() == {"FINISHED"}
-    problems = "\n".join(p.value for p in scene.synthkiln.check_problems)
-    for expected in ("no targets", "no camera", "missing image files: Gone", "without a label (background?): Cube",
-                     "randomizers.objects[0] (distractors): its selection matches no object"):
+    problems = "\n".join(p.text for p in scene.synthkiln.check_problems)
+    for expected in ("No targets", "No camera", "Missing image files: Gone", "without a label (background?): Cube",
+                     "Objects › distractors (Distractors): its selection matches no object"):
         assert expected in problems
 
     bpy.data.images.remove(img)
@@ -251,7 +251,7 @@ def test_check_scene_lists_problems_then_none(addon_registered, tmp_path):
     bpy.context.view_layer.objects.active = bpy.data.objects["Cube"]
     ops.label_assign(category="box", scope="ACTIVE")
     ops.check_scene()
-    assert [p.value for p in scene.synthkiln.check_problems] == []
+    assert [p.text for p in scene.synthkiln.check_problems] == []
 
 
 def test_open_output_polls_on_the_folder(scene, tmp_path):
@@ -408,10 +408,10 @@ assets:
     bpy.ops.wm.read_factory_settings(use_empty=False)
     ops.import_preset(filepath=str(preset))
     ops.check_scene()
-    problems = [p.value for p in bpy.context.scene.synthkiln.check_problems]
+    problems = [p.text for p in bpy.context.scene.synthkiln.check_problems]
     assert any("empty.stl" in p and "is empty" in p for p in problems), problems
     preset.write_text(preset.read_text().replace(str(tmp_path / "lib"), str(tmp_path / "nothing")))
     ops.import_preset(filepath=str(preset))
     ops.check_scene()
-    problems = [p.value for p in bpy.context.scene.synthkiln.check_problems]
+    problems = [p.text for p in bpy.context.scene.synthkiln.check_problems]
     assert any("matches no model file" in p or "does not exist" in p for p in problems), problems

@@ -11,7 +11,7 @@ from synthkiln.addon.core.params.rng import stream
 from synthkiln.addon.core.randomizers import Context, FrameState
 from synthkiln.addon.core.randomizers.assets import AssetPool
 from synthkiln.addon.core.randomizers.objects import ObjectPose
-from synthkiln.addon.core.recipe.assets import AssetSource, list_assets
+from synthkiln.addon.core.recipe.assets import AssetSource, is_library, library_assets, list_assets
 
 
 def _tree(tmp_path):
@@ -143,3 +143,21 @@ def test_pose_scale_is_a_factor_of_the_objects_own():
     ctx = Context(targets=["Mug"], data={"scales": {"Mug": (0.3, 0.3, 0.6)}})
     v = pose.sample(stream(0, 0, "p"), ctx)["Mug"]
     assert v["scale"] == pytest.approx([0.6, 0.6, 0.6])
+
+
+def test_library_entries_keep_their_stored_labels_unless_fixed(tmp_path):
+    lib = tmp_path / "lib.blend"
+    lib.write_bytes(b"x")
+    entries = [{"name": "mug", "category": "mug", "attributes": {"shelf": 1}}, {"name": "odd", "category": ""}]
+    src = AssetSource(name="lib", category="other", attributes={"origin": "scan", "shelf": 0})
+    got = library_assets(src, lib, entries)
+    assert [(a.id, a.category, a.file, a.object, a.path, a.attributes) for a in got] == [
+        ("lib/mug", "mug", "mug", "mug", str(lib), {"origin": "scan", "shelf": 1}),
+        ("lib/odd", "other", "odd", "odd", str(lib), {"origin": "scan", "shelf": 0})]
+    fixed = AssetSource(name="lib", category_from="fixed", category="box")
+    assert {a.category for a in library_assets(fixed, lib, entries)} == {"box"}
+    with pytest.raises(UserError, match=r"lib\.blend: asset 'odd' has no stored category"):
+        library_assets(AssetSource(name="lib"), lib, entries)
+    assert is_library(lib) and not is_library(tmp_path / "*.blend") and not is_library(tmp_path / "a.glb")
+    with pytest.raises(UserError, match="is a library .blend"):
+        list_assets(AssetSource(name="lib"), lib)

@@ -18,8 +18,9 @@ from synthkiln.addon.core.params.rng import stream
 from synthkiln.addon.core.params.schema import from_data
 from synthkiln.addon.core.randomizers import Context, FrameState, Randomizer
 from synthkiln.addon.core.randomizers.surface import box_corners
-from synthkiln.addon.core.recipe.model import EXPORT_FORMATS
+from synthkiln.addon.core.recipe.model import CLIP_FORMATS, EXPORT_FORMATS
 
+from tests.helpers.clip_dataset import make_clip_dataset
 from tests.helpers.known_dataset import make_dataset
 
 TARGETS = ["Bowl", "Box", "Mug", "Mug.001"]
@@ -84,13 +85,19 @@ def test_randomizer_contract(t):
 
 
 def test_every_export_format_has_a_writer(tmp_path):
-    """The formats a recipe accepts are those ``write_exports`` dispatches on, and each writes its folder."""
-    assert tuple(build.FORMATS) == tuple(EXPORT_FORMATS)
-    make_dataset(tmp_path, frames=range(2))
+    """The formats a recipe accepts are those ``write_exports`` dispatches on, and each writes its folder
+    (the tracking formats from a clip job's records, the others from a still job's)."""
+    assert tuple(build.FORMATS) == tuple(EXPORT_FORMATS) and set(CLIP_FORMATS) <= set(EXPORT_FORMATS)
+    stills, clips = tmp_path / "stills", tmp_path / "clips"
+    make_dataset(stills, frames=range(2))
+    make_clip_dataset(clips)
     for f in EXPORT_FORMATS:
-        [main] = build.write_exports(tmp_path, [f], 0)
-        assert main.exists() and main.relative_to(tmp_path).parts[:2] == ("exports", f), (f, main)
-    writers = {getattr(m, name).DIR for m in (build.coco, build.yolo, build.voc, build.kitti)
+        root = clips if f in CLIP_FORMATS else stills
+        [main] = build.write_exports(root, [f], 0)
+        assert main.exists() and main.relative_to(root).parts[:2] == ("exports", f), (f, main)
+    writers = {getattr(m, name).DIR for m in (build.coco, build.yolo, build.voc, build.kitti, build.mot,
+                                               build.kitti_tracking, build.video)
                for name in dir(m) if name.endswith("Writer")}
     assert writers == set(EXPORT_FORMATS), "a writer class without a format, or a format without one"
-    assert sorted(p.name for p in Path(tmp_path, "exports").iterdir()) == sorted(EXPORT_FORMATS)
+    made = {p.name for root in (stills, clips) for p in Path(root, "exports").iterdir()}
+    assert made == set(EXPORT_FORMATS)

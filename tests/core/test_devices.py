@@ -126,19 +126,28 @@ def test_one_worker_per_gpu_each_pinned():
 
 
 @pytest.mark.parametrize("cpus, resolution, frames, expected", [
-    (2, (320, 240), 100, [2]),                  # this machine: one process, both threads
-    (2, (640, 480), 100, [2]),
-    (16, (320, 240), 100, [2] * 8),             # small frames: many small processes
+    (2, (320, 240), 100, [1, 1]),               # this machine: two processes of one thread (measured faster)
+    (2, (160, 120), 100, [1, 1]),
+    (2, (640, 480), 100, [2]),                  # larger frames: one process, both threads
+    (16, (320, 240), 100, [1] * 16),            # small frames: many small processes
     (16, (640, 480), 100, [4] * 4),
     (16, (1920, 1080), 100, [8] * 2),
     (16, (3840, 2160), 100, [16]),              # large frames keep every thread busy in one process
-    (16, (320, 240), 3, [2] * 3),               # never more processes than frames
+    (16, (320, 240), 3, [5] * 3),               # never more processes than frames; spare cores become threads
+    (2, (320, 240), 1, [2]),
     (1, (320, 240), 100, [1]),
 ])
 def test_cpu_plan_by_core_count_and_frame_size(cpus, resolution, frames, expected):
     slots = dv.plan_workers(cpus, resolution, frames, dv.Choice("CPU"))
     assert [s.threads for s in slots] == expected and all(s.gpu is None for s in slots)
     assert sum(s.threads for s in slots) <= cpus
+
+
+def test_cpu_plan_fits_the_memory():
+    """Many cores and little memory: no more processes than the memory holds (one at least)."""
+    assert len(dv.plan_workers(64, (160, 120), 1000, dv.Choice("CPU"), memory=4 * dv.PROCESS_MEMORY)) == 4
+    assert [s.threads for s in dv.plan_workers(64, (160, 120), 1000, dv.Choice("CPU"), memory=0)] == [64]
+    assert len(dv.plan_workers(2, (160, 120), 1000, dv.Choice("CPU"), memory=2**40)) == 2
 
 
 def test_parse_workers():

@@ -13,7 +13,7 @@ from synthkiln.addon.core.params.rng import stream
 from synthkiln.addon.core.params.schema import from_data
 from synthkiln.addon.core.randomizers import Context, Randomizer
 from synthkiln.addon.core.sensor import effects, labels as lens_labels
-from synthkiln.addon.core.sensor.lens import Distortion, LensError, LensWarp
+from synthkiln.addon.core.sensor.lens import Distortion, LensError, LensWarp, _bilinear
 
 cv2 = pytest.importorskip("cv2")
 
@@ -61,6 +61,15 @@ def test_overscan_covers_every_lookup():
     barrel = LensWarp.plan(BROWN, K, SIZE)
     assert barrel.margins[0] > 10            # barrel distortion looks well past the pinhole's edge
 
+
+
+def test_a_fixed_lens_is_solved_once():
+    """The same lens, K and size (a calibrated camera) reuse the solved warp; its arrays are read-only."""
+    a = LensWarp.plan(BROWN, K, SIZE)
+    assert LensWarp.plan(BROWN, K.copy(), SIZE) is a
+    assert LensWarp.plan(Distortion("brown_conrady", (-0.27, 0.07, 0.0015, -0.001, -0.01)), K, SIZE) is not a
+    with pytest.raises(ValueError):
+        a.map_u[0, 0] = 0.0
 
 def test_too_strong_distortion_is_one_clear_error():
     with pytest.raises(LensError, match="folds over"):
@@ -127,9 +136,10 @@ def test_nearest_warp_keeps_ids_exact_and_flow_zero():
     assert 0.5 < f[SIZE[1] // 2, SIZE[0] // 2, 0] < 2.5 and f[..., 0].min() > 0
 
 
-@pytest.mark.parametrize("level", [0.02, 0.1, 0.3, 0.6])
-def test_noise_statistics_match_the_model(level):
-    v = {"iso": 1600.0, "full_well": 8000.0, "read_noise": 3.0, "sensitivity": [0.6, 1.0, 0.5],
+@pytest.mark.parametrize("read_noise", [3.0, 1.0, 0.0])       # all Gaussian; mixed; exact Poisson where dark
+@pytest.mark.parametrize("level", [0.002, 0.02, 0.1, 0.3, 0.6])
+def test_noise_statistics_match_the_model(level, read_noise):
+    v = {"iso": 1600.0, "full_well": 8000.0, "read_noise": read_noise, "sensitivity": [0.6, 1.0, 0.5],
          "salt_pepper": 0.0, "seed": 5}
     img = np.full((200, 200, 3), level, np.float32)
     out = effects.sensor_noise(img, v, K).astype(np.float64)
@@ -140,6 +150,65 @@ def test_noise_statistics_match_the_model(level):
         assert abs(out[..., c].mean() - level) < 4 * math.sqrt(var / n)
         assert out[..., c].var() == pytest.approx(var, rel=0.05)
 
+
+
+@pytest.mark.parametrize("level", [0.002, 0.01, 0.05])
+def test_dark_pixels_without_read_noise_get_exact_poisson_counts(level):
+    """No read noise and few electrons: the skewed case, drawn exactly (whole electrons, P(0) = e^-lam)."""
+    v = {"iso": 3200.0, "full_well": 8000.0, "read_noise": 0.0, "sensitivity": [1.0, 1.0, 1.0],
+         "salt_pepper": 0.0, "seed": 11}
+    out = effects.sensor_noise(np.full((200, 200, 3), level, np.float32), v, K).astype(np.float64)
+    e = effects.noise_model(v)[0][0]
+    counts = out * e
+    lam = level * e
+    assert np.allclose(counts, np.round(counts), atol=1e-3)
+    assert counts.mean() == pytest.approx(lam, rel=0.03)
+    assert counts.var() == pytest.approx(lam, rel=0.05)
+    assert (np.round(counts) == 0).mean() == pytest.approx(math.exp(-lam), abs=0.01)
+
+
+def test_noise_is_deterministic_per_seed():
+    v = {"iso": 800.0, "full_well": 4000.0, "read_noise": 1.0, "sensitivity": [0.6, 1.0, 0.5],
+         "salt_pepper": 0.001, "seed": 3}
+    img = np.random.Generator(np.random.PCG64(0)).random((50, 60, 3), np.float32) ** 3
+    a, b = effects.sensor_noise(img, v, K), effects.sensor_noise(img, v, K)
+    assert np.array_equal(a, b) and not np.array_equal(a, effects.sensor_noise(img, v | {"seed": 4}, K))
+
+
+def test_curve_tables_match_the_srgb_formulas():
+    x = np.concatenate([np.linspace(0, 1, 100001), np.geomspace(1e-9, 1, 10000)])
+    exact_lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    exact_disp = np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
+    assert np.abs(effects.to_linear(x) - exact_lin).max() < 1e-6          # float32: 1/4000 of an 8-bit step
+    assert np.abs(effects.to_display(x) - exact_disp).max() < 1e-6
+    assert effects.to_display(np.array([-1.0, 2.0])).tolist() == [0.0, 1.0]
+
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.8, 1.0, 1.25, 3.0])
+def test_tone_is_gamma_then_contrast(gamma):
+    x = np.concatenate([np.linspace(0, 1, 5001), np.geomspace(1e-9, 1, 2000)]).astype(np.float32)
+    exact = np.clip((np.power(x.astype(np.float64), gamma) - 0.5) * 1.2 + 0.5, 0, 1)
+    assert np.abs(effects.tone(x, {"gamma": gamma, "contrast": 1.2}, K) - exact).max() < 3e-5
+
+def test_separable_sampling_is_the_2d_bilinear():
+    rng = np.random.Generator(np.random.PCG64(2))
+    img = rng.random((30, 40, 3), np.float32)
+    u = np.linspace(0.9, 38.7, 25)                 # inside: the same as the 2D warp's sampler
+    v = np.linspace(1.2, 28.4, 17)
+    ref = _bilinear(img, *np.meshgrid(u, v))
+    assert np.allclose(effects.separable_bilinear(img, u, v), ref, atol=1e-6)
+    edge = effects.separable_bilinear(img, np.array([-3.0, 50.0]), np.array([-1.0]))
+    assert np.allclose(edge[0], [img[0, 0], img[0, -1]])           # past an edge: the edge pixel
+
+
+def test_bilinear_warp_clamps_at_edges_and_keeps_channels():
+    rng = np.random.Generator(np.random.PCG64(4))
+    img = rng.random((12, 16, 2), np.float32)
+    out = _bilinear(img, np.array([[0.5, 15.5, -4.0, 40.0]]), np.array([[0.5, 11.5, 0.5, 11.5]]))
+    assert np.allclose(out[0], [img[0, 0], img[11, 15], img[0, 0], img[11, 15]])
+    mid = _bilinear(img[..., 0], np.array([1.0]), np.array([0.5]))
+    assert mid[0] == pytest.approx((img[0, 0, 0] + img[0, 1, 0]) / 2)
 
 def test_salt_and_pepper_share():
     v = {"iso": 100.0, "full_well": 1e9, "read_noise": 0.0, "sensitivity": [1, 1, 1], "salt_pepper": 0.01, "seed": 1}

@@ -132,6 +132,27 @@ def sidebar(open_it):
     area.tag_redraw()
 
 
+def scroll(pages, down=True):
+    """Scroll the sidebar by whole pages (down, or back up)."""
+    win, area, ui, _ = view3d()
+    with bpy.context.temp_override(window=win, screen=win.screen, area=area, region=ui):
+        for _ in range(pages):
+            (bpy.ops.view2d.scroll_down if down else bpy.ops.view2d.scroll_up)(page=True)
+
+
+def own_tab(panel_ids, tab):
+    """Show panels (a parent first, then its children) alone in a tab of their own, open: a screenshot of one
+    panel without scrolling to it (Blender has no API to open or scroll to a registered panel)."""
+    classes = [getattr(bpy.types, p) for p in panel_ids]
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)
+    for cls in classes:
+        cls.bl_category = tab
+        cls.bl_options = set()
+        bpy.utils.register_class(cls)
+    sidebar(True)                               # the tab exists once the sidebar drew it: pick it after a yield
+
+
 def script():
     """The user's session, step by step."""
     yield 2.0                                   # let the first frames draw
@@ -170,6 +191,12 @@ def script():
     call("check_scene", optional=True)
     yield 1.0
     screenshot("built")
+    for page in range(CFG.get("pages", 6)):      # the whole sidebar at its default width, page by page
+        scroll(1)
+        yield 0.5
+        screenshot(f"built_p{page + 1}")
+    scroll(CFG.get("pages", 6) + 2, down=False)
+    yield 0.5
     if registered("recipe_new"):                 # what the operators built, for the host to check
         call("export_preset", optional=True, filepath=str(RUN / "built.yaml"))
     call("randomizer_remove", optional=True, group=CFG["randomizers"][0][0], index=0)
@@ -200,12 +227,31 @@ def script():
     screenshot("rendered")
     call("open_output", optional=True) if CFG.get("open_output") else None
     call("open_report", optional=True)       # builds gui_out/report and hands it to $BROWSER (a recorder)
-    win, area, ui, _ = view3d()
-    with bpy.context.temp_override(window=win, screen=win.screen, area=area, region=ui):
-        for _ in range(12):                      # down to the Run panel, the last in the sidebar
-            bpy.ops.view2d.scroll_down(page=True)
+    scroll(12, down=False)                       # the Run panel is the first: at the top, whatever was open
     yield 0.5
     screenshot("run")
+
+    # -- the Assets panel: a folder of model files as a source, its pool and categories --
+    ext = sys.modules.get(results["ext_module"] or "")
+    if ext is not None and registered("asset_source_add"):
+        scans = Path(ext.__file__).parent / "asset_library" / "scans"
+        call("asset_source_add", optional=True, directory=str(scans) + "/", filepath=str(scans) + "/")
+        call("asset_categories_add", optional=True)
+        own_tab(["SYNTHKILN_PT_assets", "SYNTHKILN_PT_assets_more"], "SynthKiln Assets")
+        yield 1.0
+        _, _, ui, _ = view3d()
+        ui.active_panel_category = "SynthKiln Assets"
+        yield 1.0
+        screenshot("assets")
+
+    # -- the presets menu of the Run panel's header (last: a menu stays open until the session ends) --
+    if hasattr(bpy.types, "SYNTHKILN_MT_presets"):
+        win, area, ui, _ = view3d()
+        ui.active_panel_category = "SynthKiln"
+        with bpy.context.temp_override(window=win, screen=win.screen, area=area, region=ui):
+            bpy.ops.wm.call_menu(name="SYNTHKILN_MT_presets")
+        yield 1.0
+        screenshot("presets")
 
 
 def tick(gen=script()):

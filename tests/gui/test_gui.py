@@ -44,6 +44,9 @@ SEED, FRAMES, RESOLUTION = 11, 2, [64, 48]
 ADD = [["objects", "object_pose"], ["objects", "object_count"], ["materials", "material_color"],
        ["camera", "camera_shell"], ["lighting", "light"], ["environment", "fog"]]
 # Words the sidebar shows once a recipe is loaded (panels' labels and buttons); OCR must read some of them.
+# Screenshots whose sidebar is read by OCR, and the text file each reading goes to (the "built_p<N>" pages of the
+# whole sidebar too, as ocr_built_p<N>.txt).
+OCR_SHOTS = {"open": "ocr.txt", "run": "ocr_run.txt", "assets": "ocr_assets.txt", "presets": "ocr_presets.txt"}
 WORDS = ("labels", "categories", "selected", "assign", "collection", "objects", "materials", "camera",
          "lighting", "environment", "output", "render", "dataset", "frames", "seed", "preview", "import", "export")
 
@@ -137,20 +140,22 @@ def session(request, extension_zip) -> Session:
         subprocess.run(["timeout", "-k", "10", "600",
                         *chroot.chroot_cmd(root, ["sh", str(inner / "inside.sh"), str(inner), "420"])],
                        check=False)
-        # OCR of the open sidebar (top, and scrolled down to the Run panel), inside the chroot (tesseract
-        # lives there), on 3x enlarged crops: ocr.txt and ocr_run.txt.
+        # OCR inside the chroot (tesseract lives there) on 3x enlarged crops of the sidebar (the presets menu:
+        # of the screen around it): ocr.txt (open), ocr_run.txt (run), ocr_<shot>.txt for the others.
         results = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else {}
-        for shot, text in (("open", "ocr.txt"), ("run", "ocr_run.txt")):
-            if shot not in results.get("screenshots", {}):
+        for shot in results.get("screenshots", {}):
+            if shot not in OCR_SHOTS and not shot.startswith("built"):
                 continue
             s = Session(suite, run, run, {}, {}, results)
             left, top, right, bottom = s.sidebar_box(shot)
+            if shot == "presets":           # a popup at the pointer: the top-left of the screen
+                left, top, right, bottom = 0, 0, 800, 450
             crop = Image.open(run / f"{shot}.png").crop((left, top, right, bottom))
             crop.resize((crop.width * 3, crop.height * 3), Image.LANCZOS).save(run / f"{shot}_sidebar_x3.png")
             proc = subprocess.run(["timeout", "120", *chroot.chroot_cmd(
                 root, ["tesseract", str(inner / f"{shot}_sidebar_x3.png"), "-", "--psm", "6"])],
                 capture_output=True, text=True)
-            (run / text).write_text(proc.stdout)
+            (run / OCR_SHOTS.get(shot, f"ocr_{shot}.txt")).write_text(proc.stdout)
     timings["gui_s"] = time.monotonic() - t0
 
     art = ARTIFACTS / suite
@@ -316,3 +321,53 @@ def test_open_report_in_the_gui(session):
     opened = (session.art / "browser.txt").read_text().split()
     assert len(opened) == 1 and opened[0].startswith("file:///") and \
         opened[0].endswith("/gui_out/report/index.html"), opened
+
+
+# -- issue 17: the sidebar at its default width -------------------------------------------------------------
+def _ocr(session, name: str, lower: bool = True) -> str:
+    path = session.art / OCR_SHOTS.get(name, f"ocr_{name}.txt")
+    text = path.read_text() if path.is_file() else ""
+    return text.lower() if lower else text
+
+
+def test_run_panel_is_pinned_at_the_top(session):
+    """Preview Frame, Render Dataset and the progress line are the first thing in the tab, without scrolling."""
+    text = _ocr(session, "open")
+    assert "preview frame" in text and "render dataset" in text, text
+    top = text[: len(text) // 3]            # the upper third of the sidebar
+    assert "render dataset" in top, text
+
+
+# a label Blender cut to fit ends in an ellipsis; buttons that open a file browser end in "..." on purpose
+CUT = re.compile(r"\b(?!import|export|importing)([a-z]{2,})(…|\.\.\.)")
+
+
+def test_sidebar_at_292_px_cuts_no_label(session):
+    """Every page of the sidebar (a recipe with six expanded randomizers) at the default width: OCR reads whole
+    words, no label ends in an ellipsis, and the names the issue listed read as people write them."""
+    pages = sorted(n for n in session.results["screenshots"] if n.startswith("built"))
+    assert len(pages) >= 4, pages
+    widths = {session.results["regions"][n]["ui"][2] for n in pages}     # 292 px; 4.3 rounds it to 291
+    assert widths <= {291, 292}, session.results["regions"]
+    raw = "\n".join(_ocr(session, n, lower=False) for n in pages)
+    text = raw.lower()
+    cut = CUT.findall(text)
+    assert not cut, f"cut labels {cut} in:\n{raw}"
+    for word in ("limit xy", "rotation", "location", "resolution", "seed", "frames"):
+        assert word in text, f"{word!r} not readable in:\n{raw}"
+    assert "Limit XY" in raw and "Limit Xy" not in raw, raw
+
+
+def test_presets_menu(session):
+    """The Run panel's header menu lists the bundled presets by name, and saving one of your own."""
+    assert "presets" in session.results["screenshots"], session.results["screenshots"]
+    text = _ocr(session, "presets")
+    assert "tabletop" in text and "save preset" in text, text
+
+
+def test_assets_panel(session):
+    """A folder of model files added as a source: the pool's size and categories, and the library import."""
+    assert "assets" in session.results["screenshots"], session.results["screenshots"]
+    assert not [e for e in session.results["optional_errors"] if e.startswith("asset")]
+    text = _ocr(session, "assets")
+    assert "pool" in text and "categories" in text and "asset library" in text, text

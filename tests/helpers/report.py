@@ -15,8 +15,8 @@ from synthkiln.addon.core.report.model import BY_KEY, REAL, SYNTHETIC, FrameRow,
 from tests.helpers.grey_dataset import H, W, make_dataset
 
 EVIL = "<script>alert('x')</script>"      # a name a user could give: the page must escape it
-SECTIONS = ["gaps", "categories", "attributes", "statistics", "centres", "rare", "samples", "real-samples", "worst",
-            "job"]
+SECTIONS = ["gaps", "categories", "attributes", "statistics", "centres", "tracks", "sensor", "rare", "samples",
+            "real-samples", "worst", "job"]
 
 
 def make_stats(rng: np.random.Generator, label: str, images: int, categories: dict[str, int],

@@ -14,7 +14,20 @@ from ...core.errors import UserError
 from ...core.params.schema import path_str
 from .. import assets as A
 from .base import Applier
+from .materials import own_material
 from .objects import set_visible
+
+
+def follow_material(obj, mesh) -> None:
+    """A slot that a material randomizer owns (object-linked slot 0) shows its own copy of the shown asset's
+    material, not the one of whatever asset it showed before; the material randomizers (later in the frame)
+    then randomize that copy as they do a scene object's."""
+    slots = obj.material_slots
+    if not slots or slots[0].link != "OBJECT" or not mesh.materials or mesh.materials[0] is None:
+        return
+    mat = own_material(obj, mesh.materials[0])
+    if slots[0].material != mat:
+        slots[0].material = mat
 
 
 class AssetPool(Applier):
@@ -40,6 +53,7 @@ class AssetPool(Applier):
             self.signatures[r.key()] = sig
         cache = self.caches[r.key()]
         cache.scene, cache.recipe, cache.max_count, cache.max_mb = scene, recipe, r.cache_assets, r.cache_mb
+        cache.preload()
 
     def context(self, scene, r, objs):
         cache = self.caches[r.key()]
@@ -59,11 +73,12 @@ class AssetPool(Applier):
             mesh = cache.mesh(v["asset"]) if v.get("visible") else None
             if obj.data != (mesh or placeholder):
                 obj.data = mesh or placeholder
+            if mesh is not None:
+                follow_material(obj, mesh)
             # every frame starts from the same pose: a hidden slot's record never shows an earlier frame's
             obj.rotation_mode = "XYZ"
             obj.location, obj.rotation_euler, obj.scale = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
-            if mesh is None:
-                obj.matrix_world = Matrix.Identity(4)      # hidden objects are not re-evaluated: set it now
+            obj.matrix_world = Matrix.Identity(4)    # a slot a later randomizer hides is not re-evaluated: set it now
             set_visible(obj, mesh is not None)
         cache.trim(shown)
         broken, cache.frame_broken = cache.frame_broken, {}

@@ -175,6 +175,15 @@ class MaterialApplier(Applier):
         for obj in objs:
             take_own(obj)
 
+    def _nodes(self, scene, r, name: str, node: str):
+        """The object's current material and its nodes; a material without this randomizer's ``node`` (an asset
+        pool's slot showing another asset's material) gets its nodes now."""
+        mat = current_material(name)
+        nodes = mat.node_tree.nodes if mat is not None and mat.node_tree else {}
+        if mat is not None and node not in nodes:
+            self.setup(scene, r, [bpy.data.objects[name]])
+        return mat, nodes
+
 
 class MaterialColor(MaterialApplier):
     TYPE = "material_color"
@@ -193,6 +202,7 @@ class MaterialColor(MaterialApplier):
                 rgb = v["color"]
             sock.default_value = (*rgb, 1.0)
             node.inputs["Roughness"].default_value = v["roughness"]
+            mat.diffuse_color, mat.roughness = (*rgb, 1.0), v["roughness"]   # Solid shading shows it too
 
 
 class MaterialPBR(MaterialApplier):
@@ -245,8 +255,7 @@ class ProceduralTexture(MaterialApplier):
     def apply(self, scene, r, values):
         p, skipped = _prefix(r), []
         for name, v in values.items():
-            mat = current_material(name)
-            nodes = mat.node_tree.nodes if mat is not None and mat.node_tree else {}
+            mat, nodes = self._nodes(scene, r, name, f"{p} {v['kind']}")
             tex = nodes.get(f"{p} {v['kind']}")
             if tex is None:
                 skipped.append(name)     # a material that got no nodes in setup (e.g. swapped in by a later setup)
@@ -307,8 +316,8 @@ class ImageTexture(MaterialApplier):
         p, skipped = _prefix(r), []
         folder = user_path(r.folder)
         for name, v in values.items():
-            obj, mat = bpy.data.objects[name], current_material(name)
-            nodes = mat.node_tree.nodes if mat is not None and mat.node_tree else {}
+            obj = bpy.data.objects[name]
+            mat, nodes = self._nodes(scene, r, name, f"{p} image")
             tex = nodes.get(f"{p} image")
             if tex is None:
                 skipped.append(name)

@@ -10,7 +10,8 @@ are unique in the frame and every category is in the manifest; boxes lie inside 
 box also inside the clipped amodal box, within a pixel); visibility and truncation are in 0..1;
 keypoint flags are 0/1/2 and visible ones lie in the image; the semantic mask, when written, equals
 the category ids of the instance mask. Across frames (shards): an instance id names the same object
-in every frame, so annotation ids (frame * 65536 + instance id) are unique and stable.
+in every frame, so annotation ids (frame * 65536 + instance id) are unique and stable; in a clip job, a
+track id names one object through its clip and back (``tracks.TrackIds``).
 
 Every image file is decoded whole (a truncated PNG opens but does not decode), and every EXR is read.
 
@@ -31,6 +32,7 @@ from ..labels import masks
 from ..errors import DatasetError
 from .records import ID_STRIDE, categories, dataset_path, read_record
 from .job import read_manifest
+from .tracks import TrackIds, clip_length
 from ..images import exr
 from ..images.pillow import import_pillow
 
@@ -82,6 +84,7 @@ class Checker:
         self.id_of: dict[str, tuple[int, str]] = {}   # name -> (instance id, first record)
         self.frames = self.instances = 0
         self.damaged: list[int] = []                    # frames a problem was found in
+        self.tracks = TrackIds(clip_length(self.manifest))      # a clip job's track ids across its frames
         self.Image = _pillow()
 
     def problem(self, where: str, what: str) -> None:
@@ -146,6 +149,8 @@ class Checker:
         by_id: dict[int, dict] = {}
         for obj in objects:
             self.check_object(where, obj, w, h, by_id)
+        for what in self.tracks.problems(rec):
+            self.problem(where, what)
 
         ids = None
         if "mask" in present:

@@ -33,10 +33,19 @@ GENERATOR = "SynthKiln"
 class Shard:
     index: int = 0
     count: int = 1
+    unit: int = 1       # frames that stay together: a clip job's clip_length (``OutputSettings.shard_unit``)
 
     def frames(self, total: int) -> range:
-        """This shard's contiguous block of frame indices."""
-        return range(self.index * total // self.count, (self.index + 1) * total // self.count)
+        """This shard's contiguous block of frame indices: whole units (clips), so one process renders every
+        frame of a clip; shards of shards (the worker pool's chunks) nest inside them."""
+        u = self.unit
+        blocks = -(-total // u)
+        return range(min(total, u * (self.index * blocks // self.count)),
+                     min(total, u * ((self.index + 1) * blocks // self.count)))
+
+    def of(self, recipe: Recipe) -> "Shard":
+        """This shard in units of ``recipe``'s clips (itself for a still job)."""
+        return dataclasses.replace(self, unit=recipe.output.shard_unit())
 
 
 def parse_shard(text: str | None, env: dict[str, str] | None = None) -> Shard:
@@ -70,21 +79,40 @@ def views_per_scene(recipe: Recipe) -> int:
     return max([r.views() for r in recipe.randomizers.all() if r.enabled] or [1])
 
 
+def clip_of(recipe: Recipe, index: int) -> tuple[int, int] | None:
+    """(clip c, frame t within it) of dataset frame ``index = c * clip_length + t``; None in a still job."""
+    out = recipe.output
+    return divmod(index, out.clip_length) if out.clips > 0 else None
+
+
+def frame_state(recipe: Recipe, index: int) -> FrameState:
+    """The shared state a frame's sampling starts from: which scene sample (and clip frame) it is."""
+    clip = clip_of(recipe, index)
+    if clip is not None:
+        return FrameState(index=index, scene_index=clip[0], balance=recipe.balance_shares(), clip=clip[0],
+                          clip_frame=clip[1], clip_length=recipe.output.clip_length)
+    return FrameState(index=index, scene_index=index // views_per_scene(recipe), balance=recipe.balance_shares())
+
+
 def sample_frame(recipe: Recipe, seed: int, index: int, contexts: dict[str, Context],
-                 rare: dict[str, list[int]] | None = None) -> dict[str, Any]:
+                 rare: dict[str, list[int]] | None = None, clip_keys: tuple[int, ...] = ()) -> dict[str, Any]:
     """Every enabled randomizer's draw for frame ``index``, each from its own named stream, in
     application order, sharing one ``FrameState``. With several views per scene sample, the scene's
-    draws are keyed by ``index // views`` and only per-view randomizers by ``index``.
+    draws are keyed by ``index // views`` and only per-view randomizers by ``index``. In a clip job every
+    draw is keyed by the clip (its start state); motion types turn that into the state at frame t, so
+    clip c depends only on (recipe, seed, c) and any frame of it can be rendered alone. ``clip_keys``:
+    the clip frames motion is evaluated at (default t-1, t, t+1; a preview keys the whole clip).
 
     ``rare``, if given, is filled with ``{"<key>.<field>": [draws, rare draws]}`` for every parameter
     with a rare-event mixture (what the dataset report compares with ``rare.p``)."""
-    views = views_per_scene(recipe)
-    state = FrameState(index=index, scene_index=index // views, balance=recipe.balance_shares())
+    state = frame_state(recipe, index)
+    if clip_keys:
+        state.clip_keys = tuple(clip_keys)
     values = {}
     for r in application_order(recipe):
         ctx = contexts.get(r.key()) or Context()
         ctx = dataclasses.replace(ctx, frame=state)
-        key_index = index if r.PER_VIEW else state.scene_index
+        key_index = state.scene_index if state.clip >= 0 or not r.PER_VIEW else index
         with rare_tally() as tally:
             values[r.key()] = r.sample(stream(seed, key_index, r.key()), ctx)
         if rare is not None:
@@ -140,6 +168,9 @@ def recipe_hash(recipe: Recipe) -> str:
     # where a frame is computed, not what it shows: labels are identical on any device (pixels differ only by
     # noise), so a GPU farm may finish a CPU job and `auto` may land on either
     data["render"] = {k: v for k, v in data["render"].items() if k not in ("device", "gpu_backend", "threads")}
+    if not out.get("clips"):      # a still job (issue 19) keeps older datasets' identity
+        out.pop("clips", None)
+        out.pop("clip_length", None)
     data["categories"] = [{k: v for k, v in c.items() if k != "color"} for c in data["categories"]]   # previews only
     if not data["randomizers"].get("sensor"):     # an empty sensor stack (issue 18) keeps older datasets' identity
         data["randomizers"] = {k: v for k, v in data["randomizers"].items() if k != "sensor"}
@@ -209,6 +240,15 @@ def claim_job(root: Path, recipe: Recipe) -> dict[str, Any] | None:
         raise DatasetError(f"{root} holds a dataset made with another recipe or seed; "
                            "choose a new output folder (or delete this one) to start a new job")
     return old
+
+
+def manifest_unit(manifest: dict[str, Any]) -> int:
+    """The shard unit of a dataset's job from its manifest: clip_length for a clip job, else 1."""
+    out = (manifest.get("recipe") or {}).get("output") or {}
+    try:
+        return max(1, int(out.get("clip_length") or 1)) if int(out.get("clips") or 0) > 0 else 1
+    except (TypeError, ValueError):
+        return 1
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ..fsio import STAGING, TEMP_MARK
 MANIFEST = "synthkiln.json"
 IMAGES, MASKS, DEPTH, FRAMES, EXPORTS = "images", "masks", "depth", "frames", "exports"
 SEMANTIC, DISTANCE, NORMALS, FLOW = "semantic", "distance", "normals", "flow"
+CLEAN = "clean"     # a small thumbnail of the render before the sensor stack (some frames; the report)
 SHARDS, JOBS = "shards", "jobs"     # heartbeats and frame-time logs; farm job files (default --job-dir)
 
 
@@ -46,6 +47,10 @@ def flow_name(index: int) -> str:
     return f"{FLOW}/{stem(index)}.exr"
 
 
+def clean_name(index: int, ext: str = "jpg") -> str:
+    return f"{CLEAN}/{stem(index)}.{ext}"
+
+
 def record_name(index: int) -> str:
     return f"{FRAMES}/{stem(index)}.json"
 
@@ -55,7 +60,7 @@ def frame_files(index: int) -> list[str]:
     stem_ = stem(index)
     return [f"{IMAGES}/{stem_}.{ext}" for ext in ("png", "jpg")] + [
         mask_name(index), depth_name(index), semantic_name(index), distance_name(index), normals_name(index),
-        flow_name(index)]
+        flow_name(index)] + [clean_name(index, ext) for ext in ("jpg", "png")]
 
 
 def make_dirs(root: Path, extra: tuple[str, ...] = ()) -> None:

@@ -2,7 +2,8 @@
 read records through, so every reader applies the same checks.
 
 ``read_record`` checks the *shape* every consumer relies on (types: ``frame``, ``width``/``height``,
-``files``, ``objects`` and each object's boxes, RLE, keypoints, 3D box and pose, ``camera.K``, ``rare``)
+``files``, ``objects`` and each object's boxes, RLE, keypoints, 3D box, pose and track id, ``camera.K``,
+``rare``, a clip frame's ``clip``)
 and raises a ``DatasetError`` naming the record file and the field, so a damaged or hostile record is one
 clear message, never a traceback deep in a writer. Whether the values agree with the pixels is
 ``check``'s job. Paths a record lists must lie inside the dataset (``dataset_path``): a record naming
@@ -172,7 +173,8 @@ _OBJECT_FIELDS = (      # where present: (key, test, what was expected); None is
     ("attributes", lambda v: isinstance(v, dict), "a mapping"),
     ("hidden", lambda v: isinstance(v, bool), "true or false"),
     ("area", lambda v: v is None or _num(v), "a number"), ("visibility", lambda v: v is None or _num(v), "a number"),
-    ("truncation", lambda v: v is None or _num(v), "a number"))
+    ("truncation", lambda v: v is None or _num(v), "a number"),
+    ("track_id", lambda v: _int(v) and 1 <= v < ID_STRIDE, f"an integer 1..{ID_STRIDE - 1} (the track in its clip)"))
 
 
 def _check_object(w: _Where, obj: Any, f: str) -> None:
@@ -251,12 +253,24 @@ def check_record(rec: Any, path: Path | str) -> dict:
             raise w.fail("objects", "a list of objects", objects)
         for i, obj in enumerate(objects):
             _check_object(w, obj, f"objects[{i}]")
+    clip = rec.get("clip")
+    if clip is not None:
+        c = clip if isinstance(clip, dict) else {}
+        index, at, length, fps = c.get("index"), c.get("frame"), c.get("length"), c.get("fps")
+        if not (_int(index) and _int(at) and _int(length) and index >= 0 and 0 <= at < length
+                and (fps is None or (_num(fps) and fps > 0))):
+            raise w.fail("clip", "{index, frame, length} of integers with 0 <= frame < length", clip)
+        if index * length + at != frame:
+            raise w.fail("clip", f"the clip of frame {frame}: index * length + frame = {frame}", clip)
     camera = rec.get("camera")
     if camera is not None:
         if not isinstance(camera, dict):
             raise w.fail("camera", "a mapping", camera)
         if camera.get("K") is not None and not _matrix(camera["K"], 3, 3):
             raise w.fail("camera.K", "a 3x3 matrix of numbers", camera["K"])
+        w2c = camera.get("world_to_camera")
+        if w2c is not None and not (_matrix(w2c, 4, 4) and _finite(list(chain.from_iterable(w2c)), 16)):
+            raise w.fail("camera.world_to_camera", "a 4x4 matrix of finite numbers", w2c)
     for key in ("applied", "values"):
         if key in rec and not isinstance(rec[key], dict):
             raise w.fail(key, "a mapping", rec[key])

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 from . import layout
 from ..errors import DatasetError
 from ..fsio import TEMP_MARK, atomic_write_json, process_alive, temp_path
-from .job import Shard, read_manifest
+from .job import Shard, manifest_unit, read_manifest
 from .records import dataset_path, parse_record, read_bytes, record_file
 
 SHARDS = layout.SHARDS
@@ -45,13 +45,17 @@ def unfinished_shards(root: Path, shards: int, frames: int | None = None) -> lis
     ``farm retry`` resubmits. ``frames``: the job's frame count (default: the manifest's; a folder not
     yet created or without a manifest has every shard unfinished)."""
     root = Path(root)
-    if frames is None:
-        try:
-            frames = int(read_manifest(root).get("frames") or 0)
-        except DatasetError:
+    try:
+        manifest = read_manifest(root)
+    except DatasetError:
+        manifest = None
+        if frames is None:
             return list(range(shards))
+    if frames is None:
+        frames = int(manifest.get("frames") or 0)
+    unit = manifest_unit(manifest) if manifest else 1      # a clip job's shards are whole clips
     done = set(layout.record_indices(root)) if (root / layout.FRAMES).is_dir() else set()
-    return [k for k in range(shards) if any(i not in done for i in Shard(k, shards).frames(frames))]
+    return [k for k in range(shards) if any(i not in done for i in Shard(k, shards, unit).frames(frames))]
 
 
 # -- heartbeats ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Dataset exports (COCO, YOLO, Pascal VOC, KITTI, previews), built from the frame records.
+"""Dataset exports (COCO, YOLO, Pascal VOC, KITTI, previews; for clip jobs MOT, KITTI tracking and videos),
+built from the frame records.
 
 ``write_exports`` is the one entry point: the pipeline calls it when a job completes and
 ``synthkiln export`` calls it on demand, so both write the same files. The records are read once and
@@ -16,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import coco, kitti, preview, voc, yolo
+from . import coco, kitti, kitti_tracking, mot, preview, video, voc, yolo
 from ..dataset import layout
 from ..errors import DatasetError, UserError
 from .common import Context, Objects, Split
@@ -28,7 +29,8 @@ from ..recipe.model import EXPORT_FORMATS
 
 FORMATS = EXPORT_FORMATS
 WRITERS = {"coco": coco.CocoWriter, "yolo": yolo.YoloWriter, "yolo-seg": yolo.YoloSegWriter,
-           "voc": voc.VocWriter, "kitti": kitti.KittiWriter}
+           "voc": voc.VocWriter, "kitti": kitti.KittiWriter, "mot": mot.MotWriter,
+           "kitti_tracking": kitti_tracking.KittiTrackingWriter, "video": video.VideoWriter}
 
 
 def parse_formats(formats: Iterable[str] | str, where: str = "--format") -> list[str]:

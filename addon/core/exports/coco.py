@@ -41,6 +41,22 @@ image or behind the camera; x = y = 0), 1 labelled but occluded, 2 visible.
 
 Extra annotation fields (readers ignore what they do not know): ``attributes``, ``amodal_bbox`` (the
 box of the whole projected object, unclipped), ``visibility`` and ``truncation`` (0..1).
+
+Clip jobs (records with ``clip``) add the video fields of TAO and of CocoVID (mmtracking/mmdetection's
+video COCO):
+
+- ``videos``: {id, name, width, height, length, fps, neg_category_ids, not_exhaustive_category_ids}, id =
+  clip + 1. Labels are exhaustive, so every category without a track in the video is a verified negative
+  and none is "not exhaustive".
+- ``tracks``: {id, category_id, video_id}.
+- per image: ``video_id``, ``video`` (the name), ``frame_index`` (TAO) and ``frame_id`` (CocoVID), both the
+  0-based frame within the clip.
+- per annotation: ``video_id``, and ``track_id`` (TAO) and ``instance_id`` (CocoVID), both the global track
+  id ``clip * 65536 + track_id``: unique in the whole file, stable like the other ids.
+
+Each subset file keeps the videos and tracks of its images (clip jobs split by clip, so a video is never
+cut in two). TrackEval's TAO loader reads the file as it is (checked: ground truth against itself scores
+MOTA = HOTA = 1 for every category).
 """
 
 from __future__ import annotations
@@ -54,6 +70,7 @@ from ..dataset import layout
 from ..labels import polygons
 from ..errors import DatasetError
 from ..dataset.records import ID_STRIDE, categories, check_record, export_settings, record_file
+from .clips import clip_frame, track_id
 from .common import Context, Objects
 from ..recipe.model import OutputSettings
 from ..fsio import atomic_write_bytes
@@ -67,6 +84,11 @@ __all__ = ["ANNOTATIONS", "SUBSET_FILE", "CocoWriter", "annotation_id", "build_c
 def annotation_id(frame: int, instance_id: int) -> int:
     """The stable annotation id; depends only on (frame, instance id)."""
     return frame * ID_STRIDE + instance_id
+
+
+def global_track_id(clip: int, track: int) -> int:
+    """A track's id across the whole file (tracks are numbered within their clip, 1..65535)."""
+    return clip * ID_STRIDE + track
 
 
 def _image_file_name(record: dict, frame: int) -> str:
@@ -97,16 +119,25 @@ class CocoBuilder:
         self.kp_names: dict[str, set[str]] = {c["name"]: set() for c in cats}
         self.pending_kp: list[tuple[dict, str, list[dict]]] = []
         self.polygon = settings.coco_segmentation == "polygon"
+        self.videos: dict[int, dict] = {}
+        self.tracks: dict[int, dict] = {}
 
     def add(self, rec: dict, objs: list[dict]) -> None:
         frame = rec["frame"]
-        self.images.append({
+        image = {
             "id": frame + 1,
             "file_name": _image_file_name(rec, frame),
             "width": rec["width"],
             "height": rec["height"],
             "synthkiln": {"frame": frame, "seed": rec.get("seed")},
-        })
+        }
+        clip = clip_frame(rec)
+        if clip is not None:
+            video = clip.index + 1
+            image.update(video_id=video, video=clip.name, frame_index=clip.frame, frame_id=clip.frame)
+            self.videos.setdefault(video, {"id": video, "name": clip.name, "width": rec["width"],
+                                           "height": rec["height"], "length": clip.length, "fps": clip.fps})
+        self.images.append(image)
         for obj in objs:
             rle = obj.get("rle")
             if rle is None:
@@ -125,6 +156,11 @@ class CocoBuilder:
             for extra in ("amodal_bbox", "visibility", "truncation"):
                 if extra in obj:
                     ann[extra] = obj[extra]
+            if clip is not None:
+                track = global_track_id(clip.index, track_id(rec, obj))
+                ann.update(video_id=clip.index + 1, track_id=track, instance_id=track)
+                self.tracks.setdefault(track, {"id": track, "category_id": ann["category_id"],
+                                               "video_id": clip.index + 1})
             kps = obj.get("keypoints")
             if kps:
                 self.kp_names[obj["category"]].update(k["name"] for k in kps)
@@ -164,6 +200,16 @@ class CocoBuilder:
     def result(self) -> dict:
         cats = self._finish_keypoints()
         m = self.manifest
+        video = {}
+        if self.videos:
+            present: dict[int, set[int]] = {}
+            for tr in self.tracks.values():
+                present.setdefault(tr["video_id"], set()).add(tr["category_id"])
+            ids = [c["id"] for c in cats]
+            # labels are exhaustive: every category absent from a video is a verified negative (TAO's fields)
+            video = {"videos": [dict(self.videos[k], neg_category_ids=[i for i in ids if i not in present.get(k, ())],
+                                     not_exhaustive_category_ids=[]) for k in sorted(self.videos)],
+                     "tracks": [self.tracks[k] for k in sorted(self.tracks)]}
         return {
             "info": {
                 "description": m.get("description") or f"{m.get('generator', 'SynthKiln')} dataset",
@@ -175,6 +221,7 @@ class CocoBuilder:
             "images": self.images,
             "annotations": self.annotations,
             "categories": cats,
+            **video,
         }
 
 
@@ -226,8 +273,12 @@ class CocoWriter:
             images = [dict(im, file_name=posixpath.basename(im["file_name"]))
                       for im in whole["images"] if self.subset[im["id"]] == subset]
             ids = {im["id"] for im in images}
-            _write_json(self.out / SUBSET_FILE.format(subset),
-                        dict(whole, images=images, annotations=[a for a in whole["annotations"] if a["image_id"] in ids]))
+            part = dict(whole, images=images, annotations=[a for a in whole["annotations"] if a["image_id"] in ids])
+            if "videos" in whole:
+                vids = {im["video_id"] for im in images}
+                part["videos"] = [v for v in whole["videos"] if v["id"] in vids]
+                part["tracks"] = [t for t in whole["tracks"] if t["video_id"] in vids]
+            _write_json(self.out / SUBSET_FILE.format(subset), part)
         return self.out / ANNOTATIONS
 
 

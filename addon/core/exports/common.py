@@ -180,7 +180,9 @@ class Context:
         return int(self.manifest.get("seed") or 0)
 
     def split(self, frame: int) -> str:
-        return self.subsets.of(self.seed, frame)
+        """The frame's subset; in a clip job its clip's (frame // clip_length), so no clip straddles two
+        subsets (a tracker validated on frames of its training clips would be judged on what it saw)."""
+        return self.subsets.of(self.seed, frame // self.settings.shard_unit())
 
     def image(self, rec: dict) -> tuple[str, str]:
         """(file name, path) of the record's image, which must lie inside the dataset (``dataset_path``):

@@ -75,13 +75,18 @@ def geometry(obj: dict) -> tuple[float, float, float, float, float, float, float
     return height, width, length, x, y, z, ry, alpha
 
 
-def label_line(obj: dict) -> str:
+def truncation(obj: dict) -> float:
+    return min(max(float(obj.get("truncation") or 0.0), 0.0), 1.0)
+
+
+def label_line(obj: dict, truncated: str | None = None) -> str:
+    """A label line; ``truncated`` replaces the truncation share (KITTI tracking writes a level there)."""
     box = obj.get("amodal_bbox_clipped") or obj["bbox"]
     x, y, w, h = (float(v) for v in box)
-    trunc = min(max(float(obj.get("truncation") or 0.0), 0.0), 1.0)
+    trunc = f"{truncation(obj):.2f}" if truncated is None else truncated
     kind = "_".join(str(obj["category"]).split()) or "object"
     hh, ww, ll, lx, ly, lz, ry, alpha = geometry(obj)
-    return (f"{kind} {trunc:.2f} {occlusion_level(obj.get('visibility'))} {alpha:.4f} "
+    return (f"{kind} {trunc} {occlusion_level(obj.get('visibility'))} {alpha:.4f} "
             f"{x:.2f} {y:.2f} {x + w:.2f} {y + h:.2f} "
             f"{hh:.4f} {ww:.4f} {ll:.4f} {lx:.4f} {ly:.4f} {lz:.4f} {ry:.4f}")
 

@@ -1,9 +1,9 @@
 """Box and mask previews: a quick visual check that labels sit on the pixels they describe.
 
 Each frame's RGB image gets a semi-transparent fill of every visible instance's mask and a 2 px box
-outline in its category's colour, with the category name above the box. The outline is drawn from
-(x, y) to (x + w - 1, y + h - 1) and grows inwards, so its outer pixels are exactly the mask's
-extreme pixels: a box that looks one pixel off *is* one pixel off.
+outline in its category's colour, with the category name above the box (and in a clip job the track id,
+``car #3``). The outline is drawn from (x, y) to (x + w - 1, y + h - 1) and grows inwards, so its outer
+pixels are exactly the mask's extreme pixels: a box that looks one pixel off *is* one pixel off.
 
 The amodal box (the whole projected object, occluded and out-of-image parts included) is a thin
 dashed outline in the same colour, drawn the same way (Pillow clips what lies outside the image).
@@ -150,10 +150,16 @@ def render_preview(root: Path, record: dict, colours_by_category: dict[str, tupl
     for obj in visible:
         if obj.get("amodal_bbox"):
             _dashed_rectangle(draw, obj["amodal_bbox"], colours[id(obj)], img.size)
-    draw_boxes(draw, font, [(obj["bbox"], str(obj.get("category")), colours[id(obj)]) for obj in visible])
+    draw_boxes(draw, font, [(obj["bbox"], label(obj), colours[id(obj)]) for obj in visible])
     for obj in visible:
         _keypoints(draw, obj.get("keypoints"), colours[id(obj)], img.size)
     return np.asarray(img)
+
+
+def label(obj: dict) -> str:
+    """The tag over a box: the category, and in a clip job the track id (``car #3``)."""
+    tid = obj.get("track_id")
+    return f"{obj.get('category')} #{tid}" if isinstance(tid, int) else str(obj.get("category"))
 
 
 def draw_boxes(draw, font, boxes: list[tuple[list[float], str, tuple[int, int, int]]]) -> None:

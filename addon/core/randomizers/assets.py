@@ -37,8 +37,9 @@ class AssetPool(Randomizer):
                                       "(first match; others 1)")
     duplicates: bool = fld(False, "The same asset may fill several slots in one frame")
     collection: str = fld("Assets", "Collection of the slots: select it in later randomizers")
-    cache_assets: int = fld(64, "Imported assets kept loaded (least recently used go first); never changes "
-                                "what a frame shows", min=1, max=1_000_000)
+    cache_assets: int = fld(256, "Imported assets kept loaded (least recently used go first; a pool that fits "
+                                 "is loaded once, up front); never changes what a frame shows",
+                            min=1, max=1_000_000)
     cache_mb: float = fld(2048.0, "Memory the kept assets may take (MB, estimated from geometry and "
                                   "textures)", min=1.0)
 

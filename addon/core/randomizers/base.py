@@ -60,6 +60,18 @@ class FrameState:
     hidden: set[str] = field(default_factory=set)    # objects hidden this frame by an earlier randomizer
     placed: dict[str, list] = field(default_factory=dict)   # surface name -> [(x, y, z, radius), ...]
     shapes: dict[str, list] = field(default_factory=dict)   # object -> local box corners this frame (pool assets)
+    clip: int = -1                                   # clip jobs: the clip index (-1: a still)
+    clip_frame: int = 0                              # clip jobs: the frame t within the clip
+    clip_length: int = 0                             # clip jobs: frames per clip (0: a still)
+    clip_keys: tuple[int, ...] = ()                  # clip frames motion is evaluated at (default t-1, t, t+1)
+
+    def motion_frames(self) -> tuple[int, ...]:
+        """The clip frames a motion type keys: t-1, t, t+1 (so the Vector pass and motion blur see real
+        motion around the rendered frame), or every frame of the clip for a preview."""
+        if self.clip_keys:
+            return self.clip_keys
+        t = self.clip_frame
+        return (t - 1, t, t + 1)
 
 
 @dataclass

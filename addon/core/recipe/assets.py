@@ -34,7 +34,8 @@ MAX_ASSETS = 1_000_000
 class AssetSource:
     """Files to import as target objects: one asset per file, one labelled object per asset."""
     name: str = fld("assets", "Source name: asset ids start with it; a pool picks sources by name")
-    path: str = fld("", "A file, a folder (searched recursively) or a glob (*, **) of model files",
+    path: str = fld("", "A file, a folder (searched recursively) or a glob (*, **) of model files, or an asset "
+                        "library .blend made by `synthkiln assets import` (its assets, with their stored labels)",
                     subtype="FILE_PATH")
     formats: list[str] = fld([], "File extensions taken from a folder or glob (empty: every importable one: "
                                  + ", ".join(FORMATS) + ")")
@@ -90,6 +91,30 @@ class Asset:
     attributes: dict = field(default_factory=dict)
     size: float = 0.0              # largest side in metres from a manifest (0: the source's rule)
     source: str = ""
+    object: str = ""               # in a library .blend: the asset object's name (path is the .blend)
+
+
+LIBRARY = ".blend"
+
+
+def is_library(path: Path) -> bool:
+    """A source path naming an asset library .blend (its assets are listed by the bridge, with Blender)."""
+    return Path(path).suffix.lower() == LIBRARY and not _is_glob(str(path))
+
+
+def library_assets(src: AssetSource, library: Path, entries: list[dict], where: tuple = ("assets",)) -> list[Asset]:
+    """The assets of a library .blend from its marked objects (``entries``: name, category, attributes as
+    stored on each by ``synthkiln assets import``), sorted by id; ``file`` is the object's name. The stored
+    category wins unless the source's rule is ``fixed``; the source's attributes are under the stored ones."""
+    out = []
+    for e in entries:
+        cat = src.category if src.category_from == "fixed" else (str(e.get("category") or "") or src.category)
+        if not cat:
+            raise UserError(f"{path_str(where)}: {library}: asset {e['name']!r} has no stored category and the "
+                            "source has no `category`: expected one of them")
+        attrs = {**src.attributes, **(e.get("attributes") or {})}
+        out.append(Asset(f"{src.name}/{e['name']}", str(library), e["name"], cat, attrs, 0.0, src.name, e["name"]))
+    return sorted(out, key=lambda a: a.id)
 
 
 def _is_glob(text: str) -> bool:
@@ -111,6 +136,9 @@ def source_files(src: AssetSource, resolved: Path, where: tuple) -> tuple[Path, 
         files = [Path(d) / f for d, _, names in os.walk(resolved) for f in names
                  if Path(f).suffix.lower() in exts]
     elif resolved.is_file():
+        if is_library(resolved):
+            raise UserError(f"{path_str(where)}: {resolved} is a library .blend: its assets are listed with Blender "
+                            "(the render and the sidebar do it)")
         if resolved.suffix.lower() not in FORMATS:
             raise UserError(f"{path_str(where)}: {resolved}: unsupported file type {resolved.suffix or '(none)'!r}: "
                             f"expected one of {', '.join(FORMATS)}")

@@ -110,13 +110,18 @@ class RenderSettings:
     view_transform: Literal["Standard", "AgX", "Filmic"] = fld("AgX", "Colour view transform of the RGB image")
 
 
-EXPORT_FORMATS = ("coco", "yolo", "yolo-seg", "voc", "kitti")
+EXPORT_FORMATS = ("coco", "yolo", "yolo-seg", "voc", "kitti", "mot", "kitti_tracking", "video")
+CLIP_FORMATS = ("mot", "kitti_tracking", "video")       # tracking formats: clip jobs only (output.clips > 0)
 
 
 @dataclass
 class OutputSettings:
     directory: str = fld("synthkiln_output", "Dataset folder (// = next to the .blend)", subtype="DIR_PATH")
-    frames: int = fld(20, "Frames in the job", min=0, max=10_000_000)
+    frames: int = fld(20, "Frames in the job (a clip job: clips × clip_length, set from those)", min=0,
+                      max=10_000_000)
+    clips: int = fld(0, "Clips in the job (0: a job of independent stills); frame i is frame i % clip_length "
+                        "of clip i // clip_length", min=0, max=1_000_000)
+    clip_length: int = fld(16, "Frames per clip (clip jobs only)", min=1, max=100_000)
     seed: int = fld(0, "Job seed: with the recipe it fixes every frame", min=0, max=2**31 - 1)
     image_format: Literal["PNG", "JPEG"] = fld("PNG", "RGB image format")
     jpeg_quality: int = fld(92, "JPEG quality", min=1, max=100)
@@ -125,7 +130,8 @@ class OutputSettings:
     normals: bool = fld(False, "Write surface normals in camera space (EXR; Normal pass)")
     flow: bool = fld(False, "Write forward optical flow to the next scene frame (EXR; Vector pass)")
     semantic: bool = fld(True, "Write a semantic mask (16-bit PNG of category ids)")
-    exports: list[str] = fld(["coco"], "Formats written when the job completes: coco, yolo, yolo-seg, voc, kitti")
+    exports: list[str] = fld(["coco"], "Formats written when the job completes: coco, yolo, yolo-seg, voc, kitti; "
+                                       "for clip jobs also mot, kitti_tracking, video")
     coco_segmentation: Literal["rle", "polygon"] = fld("rle", "COCO masks as compressed RLE or polygons")
     val_fraction: float = fld(0.2, "Share of frames in the validation split (YOLO, VOC), by a seeded rule",
                               min=0.0, max=1.0)
@@ -134,13 +140,27 @@ class OutputSettings:
     include_categories: list[str] = fld([], "Exports keep only these categories (empty: all)")
     previews: int = fld(20, "Box/mask preview overlays written with the exports (0: none)", min=0, max=1_000_000)
 
+    def __post_init__(self):
+        if self.clips > 0:      # a clip job's frame count follows its shape: resume and shards see every frame
+            self.frames = self.clips * self.clip_length
+
+    def shard_unit(self) -> int:
+        """Frames per unit of work that must stay together (a clip), 1 for stills."""
+        return self.clip_length if self.clips > 0 else 1
+
     def check(self, path):
+        if self.clips * self.clip_length > 10_000_000:
+            raise SchemaError(f"clips × clip_length = {self.clips * self.clip_length} frames: expected at most "
+                              "10000000", path + ("clips",), self.clips, "fewer frames")
         for i, f in enumerate(self.exports):
             if f not in EXPORT_FORMATS:
                 close = difflib.get_close_matches(f, EXPORT_FORMATS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise SchemaError(f"unknown export format {f!r}{hint}: expected some of {', '.join(EXPORT_FORMATS)}",
                                   path + ("exports", i), f, f"one of {EXPORT_FORMATS}")
+            if f in CLIP_FORMATS and self.clips == 0:
+                raise SchemaError(f"export format {f!r} needs a clip job: set output.clips (and clip_length), or "
+                                  "leave it out", path + ("exports", i), f, "a format for stills with clips: 0")
 
 
 @dataclass
@@ -174,6 +194,11 @@ class Recipe:
                 raise SchemaError(f"asset source {a.name!r} is listed twice", path + ("assets", i, "name"), a.name,
                                   "unique names")
         self.check_output(path)
+        views = max([r.views() for r in self.randomizers.all() if r.enabled] or [1])
+        if self.output.clips > 0 and views > 1:
+            raise SchemaError(f"a clip job cannot render {views} views per scene (camera_select mode each): "
+                              "use mode pick, or output.clips: 0", path + ("output", "clips"), self.output.clips,
+                              "0 with several views per scene")
         attrs = [b.attribute for b in self.balance]
         for i, b in enumerate(self.balance):
             if b.attribute in attrs[:i]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..dataset import layout
 from ..errors import DatasetError, UserError
-from ..dataset.records import iter_records
+from ..dataset.records import categories, export_settings, iter_records
 from ..fsio import atomic_write_json, staging_dir, swap_in
 from ..dataset.job import read_manifest
 from ..dataset.jobreport import slim, summarize
@@ -24,7 +24,9 @@ from ..dataset.status import FAILED, job_status, read_frame_times
 from .compare import gaps
 from .model import JobInfo, Report, Stats, summary
 from .real import read_real
+from .sensor import SensorDraws
 from .stats import dataset_stats, spread
+from .tracks import SERIES, TrackCollector
 
 REPORT_DIR = "report"
 SUMMARY = "summary.json"
@@ -48,10 +50,14 @@ def collect(root: Path, compare: Path | None = None, images: Path | None = None,
         raise DatasetError(f"{root}: the dataset has no finished frames yet: render some, then report")
     notes: list[str] = []
     kept: list[dict] = []       # what the job summary needs, gathered in the same single pass
+    tracks = TrackCollector({c["name"] for c in categories(manifest, export_settings(manifest))})
+    draws = SensorDraws(manifest)
 
     def records():
         for rec in iter_records(root):
             kept.append(slim(rec))
+            tracks.add(rec)
+            draws.add(rec)
             yield rec
 
     synthetic, frames, rare = dataset_stats(root, manifest, records(), note=notes.append)
@@ -93,7 +99,8 @@ def collect(root: Path, compare: Path | None = None, images: Path | None = None,
                   synthetic=synthetic, real=real, real_source=str(compare) if compare is not None else None,
                   gaps=gap_rows or [], balance=summary["balance"], rare=rare, frames=frames,
                   sample_frames=[frames[i].index for i in spread(len(frames), samples)], real_frames=real_frames,
-                  worst_metric=worst, worst_frames=[r.index for r in ranked[:worst_count]], notes=notes)
+                  worst_metric=worst, worst_frames=[r.index for r in ranked[:worst_count]], notes=notes,
+                  tracks=tracks.result(), sensor=draws.summary(spread))
 
 
 def summary_data(r: Report) -> dict:
@@ -115,7 +122,12 @@ def summary_data(r: Report) -> dict:
             "real": None if r.real is None else {"source": r.real_source, **stats(r.real)},
             "gaps": [dataclasses.asdict(g) for g in r.gaps], "balance": r.balance,
             "rare": [{**dataclasses.asdict(x), "share": x.share} for x in r.rare],
-            "worst": {"metric": r.worst_metric, "frames": r.worst_frames}, "notes": r.notes}
+            "worst": {"metric": r.worst_metric, "frames": r.worst_frames}, "notes": r.notes,
+            "tracks": None if r.tracks is None else {
+                "clips": r.tracks.clips, "tracks": r.tracks.tracks, "reappearances": r.tracks.reappearances,
+                **{key: summary(getattr(r.tracks, key)) for key, *_ in SERIES}},
+            "sensor": {"draws": {f"{f.key}.{f.field}": summary(f.values) for f in r.sensor.fields},
+                       "fixed": r.sensor.fixed, "clean_frames": r.sensor.clean_frames}}
 
 
 def build_report(root: Path, out: Path | None = None, compare: Path | None = None, images: Path | None = None,

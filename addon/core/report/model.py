@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from .sensor import SensorSummary
+from .tracks import TrackStats
+
 SYNTHETIC, REAL = "synthetic", "real"
 
 
@@ -142,3 +145,5 @@ class Report:
     worst_metric: str = "min_visibility"        # a FrameRow field; lower is worse for every metric
     worst_frames: list[int] = field(default_factory=list)   # indices, worst first
     notes: list[str] = field(default_factory=list)          # things the reader should know (e.g. no images)
+    sensor: SensorSummary = field(default_factory=SensorSummary)  # sensor draws, clean thumbnails (issue 18)
+    tracks: TrackStats | None = None                        # a clip job's track statistics (report/tracks.py)

@@ -22,7 +22,8 @@ from ..fsio import atomic_write_bytes
 from ..images.pillow import pillow_available
 from . import plots
 from .model import BY_KEY, STATISTICS, Report, Stats, summary
-from .sheet import Thumb, write_real_thumbnails, write_thumbnails
+from .sheet import Thumb, write_real_thumbnails, write_sensor_pairs, write_thumbnails
+from .tracks import SERIES as TRACK_SERIES
 
 PAGE = "index.html"
 
@@ -207,6 +208,49 @@ def _statistics(r: Report, written: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
+def _tracks(r: Report, written: dict[str, str]) -> str:
+    t = r.tracks
+    if t is None:
+        return empty("Not a clip job (output.clips is 0): no tracks.")
+    if not t.tracks:
+        return empty(f"{t.clips} clip(s), but no track shows in any frame.")
+    rows = []
+    for key, title, unit, _ in TRACK_SERIES:
+        q = summary(getattr(t, key))
+        rows.append((title, unit, num(q["n"]), num(q["median"]), num(q["p5"]), num(q["p95"])))
+    head = (f'<p class="hint">{num(t.tracks)} tracks in {num(t.clips)} clip(s); {num(t.reappearances)} '
+            "re-appearance(s) after a hidden run. A run is consecutive frames in view; lengths count the "
+            "frames a track shows in.</p>")
+    return (f'{head}<div class="pair">{figure(written, "tracks", "Track statistics")}'
+            f'{table(["Statistic", "Unit", "n", "Median", "p5", "p95"], rows, "summary")}</div>')
+
+
+def _sensor(r: Report, written: dict[str, str], pairs: list[tuple[int, Thumb, Thumb]] | None) -> str:
+    """The sensor stack's draws (a histogram per drawn field) and clean renders beside the stored images."""
+    s = r.sensor
+    if not s.fields and not s.fixed and not s.clean_frames:
+        return empty("No sensor randomizers in this recipe: the images are the renders as they are.")
+    parts = [figure(written, "sensor", "Histograms of the sensor draws")]
+    if s.fixed:
+        rows = [(key, ", ".join(f"{name} {num(v)}" for name, v in fields.items())) for key, fields in s.fixed.items()]
+        parts.append("<h3>Fixed values</h3>" + table(["Randomizer", "Same on every frame"], rows))
+    parts.append("<h3>Clean render and stored image</h3>")
+    if not s.pairs:
+        parts.append(empty("No frame kept a clean thumbnail (rendered before clean thumbnails were kept)."))
+    elif pairs is None:
+        parts.append(empty("Thumbnails need Pillow (pip install Pillow)."))
+    else:
+        parts.append('<p class="hint">Left: the render before the sensor stack (through the same K, without '
+                     "lens distortion); right: the image the dataset stores. Frames that keep a clean thumbnail: "
+                     f"{num(len(s.clean_frames))}.</p>")
+        cells = []
+        for index, clean, stored in pairs:
+            cells += [(clean, f"frame {index} clean", f"<b>frame {index}</b> · clean render"),
+                      (stored, f"frame {index} stored", f"<b>frame {index}</b> · with the sensor stack")]
+        parts.append(_cells(cells).replace('class="sheet"', 'class="sheet pairs"', 1))
+    return "\n".join(parts)
+
+
 def _rare(r: Report, written: dict[str, str]) -> str:
     if not r.rare:
         return empty("No randomized parameter has a rare-event branch.")
@@ -338,6 +382,8 @@ tbody tr:nth-child(even) { background: var(--bg); }
 figure { margin: 0; }
 figure.plot img { display: block; max-width: 100%; height: auto; }
 .sheet { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 14px; }
+.sheet.pairs { grid-template-columns: repeat(4, minmax(0, 1fr)); }   /* clean, stored; clean, stored */
+@media (max-width: 760px) { .sheet.pairs { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 .sheet figure { background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 6px; }
 .sheet img { display: block; width: 100%; height: auto; image-rendering: auto; }
 .sheet figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
@@ -355,7 +401,8 @@ footer { margin-top: 48px; font-size: 12px; color: var(--muted); }
 
 
 def page_html(r: Report, written: dict[str, str], thumbs: dict[int, Thumb] | None,
-              real_thumbs: list[Thumb] | None = None) -> str:
+              real_thumbs: list[Thumb] | None = None,
+              sensor_pairs: list[tuple[int, Thumb, Thumb]] | None = None) -> str:
     """The whole page from what was drawn: plot id -> file name, frame index -> thumbnail, and the real
     images' thumbnails in ``r.real_frames`` order (thumbnails None: no Pillow)."""
     worst = METRIC_NAMES.get(r.worst_metric, r.worst_metric)
@@ -366,6 +413,8 @@ def page_html(r: Report, written: dict[str, str], thumbs: dict[int, Thumb] | Non
                 ("statistics", "Statistics", _statistics(r, written)),
                 ("centres", "Box centres",
                  figure(written, "centres", "Heat map of box centres") or empty("No boxes.")),
+                ("tracks", "Tracks", _tracks(r, written)),
+                ("sensor", "Sensor", _sensor(r, written, sensor_pairs)),
                 ("rare", "Rare events", _rare(r, written)),
                 ("samples", "Sample frames", _sheet(r, r.sample_frames, thumbs, _sample_caption, "sample frames")),
                 ("real-samples", "Real sample images", _real_sheet(r, real_thumbs)),
@@ -391,10 +440,11 @@ def render_report(report: Report, out: Path) -> Path:
     sheets say so instead of showing thumbnails."""
     out = Path(out)
     written = plots.write_plots(report, out)
-    thumbs = real_thumbs = None
+    thumbs = real_thumbs = sensor_pairs = None
     if pillow_available():
         thumbs = write_thumbnails(report, out, [*report.sample_frames, *report.worst_frames])
         real_thumbs = write_real_thumbnails(report, out)
+        sensor_pairs = write_sensor_pairs(report, out)
     path = out / PAGE
-    atomic_write_bytes(path, page_html(report, written, thumbs, real_thumbs).encode("utf-8"))
+    atomic_write_bytes(path, page_html(report, written, thumbs, real_thumbs, sensor_pairs).encode("utf-8"))
     return path

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import UserError
 from ..fsio import atomic_write_bytes
 from .model import REAL, STATISTICS, SYNTHETIC, Report, Statistic, Stats
+from .tracks import SERIES as TRACK_SERIES
 
 COLOURS = {SYNTHETIC: "#3366aa", REAL: "#e0802a"}
 TARGET = "#222222"
@@ -318,6 +319,59 @@ def plot_seconds_per_frame(report: Report):
     return fig
 
 
+def plot_tracks(report: Report):
+    """A clip job's track statistics (``tracks.SERIES``), one histogram each, in a 2 x 2 grid."""
+    t = report.tracks
+    if t is None or not t.tracks:
+        return None
+    fig = _figure(SIZE[0] * 1.6, SIZE[1] * 1.6)
+    from matplotlib.ticker import MaxNLocator
+    for ax, (key, title, unit, per) in zip(fig.subplots(2, 2).ravel(), TRACK_SERIES):
+        _style(ax)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        a = finite(getattr(t, key))
+        if len(a):
+            ax.hist(a, bins=_bins([a], False), color=COLOURS[SYNTHETIC], alpha=0.8)
+            if key != "speeds":     # frame counts: whole-number ticks, each one where there are few
+                span = np.arange(np.floor(a.min()), np.ceil(a.max()) + 1)
+                ax.set_xticks(span) if len(span) <= 12 else ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.axvline(float(np.median(a)), color=TARGET, linestyle="--", linewidth=1)
+        else:
+            ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes, color=INK)
+        ax.set_xlabel(unit, fontsize=9, color=INK)
+        ax.set_ylabel(per, fontsize=9, color=INK)
+        ax.set_title(f"{title} (n={len(a):,}; dashed: median)", fontsize=10, color=INK)
+    return fig
+
+
+def plot_sensor(report: Report):
+    """The sensor stack's draws over the frames: one small histogram per drawn field, in stack order
+    (dashed: median; a log axis where the recipe draws the field log-uniformly)."""
+    fields = report.sensor.fields
+    if not fields:
+        return None
+    cols = min(len(fields), 4)
+    rows = -(-len(fields) // cols)
+    fig = _figure(11.0 if cols > 2 else 3.0 * cols + 0.4, 2.1 * rows + 0.5)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    from matplotlib.ticker import MaxNLocator
+    for ax, f in zip(axes, fields):
+        _style(ax)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))      # frames are counted
+        a = finite(f.values, f.log)
+        ax.hist(a, bins=_bins([a], f.log), color=COLOURS[SYNTHETIC], alpha=0.8)
+        ax.axvline(float(np.median(a)), color=TARGET, linestyle="--", linewidth=1)
+        if f.log:
+            _log_axis(ax)
+        ax.set_title(f"{_text(f.key.split('/', 1)[-1])} · {_text(f.field)}", fontsize=9, color=INK)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(fields):]:
+        ax.set_visible(False)
+    fig.supylabel("frames", fontsize=9, color=INK)
+    fig.suptitle(f"Sensor draws over {len(fields[0].values):,} frames (dashed: median)", fontsize=10, color=INK)
+    return fig
+
+
 def plan(report: Report) -> list[tuple[str, str, Callable]]:
     """(plot id, file name, draw) for every plot a report can have; ``draw`` returns a figure or None (no data).
     File names use indices, never user names, so any attribute name makes a safe file name."""
@@ -328,13 +382,16 @@ def plan(report: Report) -> list[tuple[str, str, Callable]]:
             for s in STATISTICS]
     out += [("centres", "centres.png", lambda: plot_centres(report)),
             ("rare", "rare.png", lambda: plot_rare(report)),
-            ("seconds_per_frame", "seconds_per_frame.png", lambda: plot_seconds_per_frame(report))]
+            ("seconds_per_frame", "seconds_per_frame.png", lambda: plot_seconds_per_frame(report)),
+            ("tracks", "tracks.png", lambda: plot_tracks(report))]
+    out += [("sensor", "sensor.png", lambda: plot_sensor(report))]
     return out
 
 
 def write_plots(report: Report, out: Path) -> dict[str, str]:
     """Draw every plot the report has data for into ``out``; plot id -> file name (relative to ``out``).
-    Ids: "categories", "attribute:<name>", "statistic:<key>", "centres", "rare", "seconds_per_frame"."""
+    Ids: "categories", "attribute:<name>", "statistic:<key>", "centres", "rare", "seconds_per_frame", "tracks",
+    "sensor"."""
     require_matplotlib()  # fail early with the clear message when matplotlib is missing
     written = {}
     for plot_id, name, draw in plan(report):

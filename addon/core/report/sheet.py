@@ -16,7 +16,7 @@ import numpy as np
 
 from ..dataset import layout
 from ..errors import DatasetError
-from ..dataset.records import read_record
+from ..dataset.records import dataset_path, read_record
 from ..fsio import atomic_write_bytes
 from ..dataset.job import read_manifest
 from ..exports.preview import category_colour, category_colours, draw_boxes, render_preview
@@ -99,3 +99,33 @@ def write_real_thumbnails(report: Report, out: Path, size: int = THUMB) -> list[
         atomic_write_bytes(Path(out) / real_thumbnail_name(k), data)
         thumbs.append(Thumb(k, real_thumbnail_name(k), w, h))
     return thumbs
+
+
+def write_sensor_pairs(report: Report, out: Path, size: int = THUMB) -> list[tuple[int, Thumb, Thumb]]:
+    """(frame, clean thumbnail, sensor thumbnail) for the clean-vs-sensor sheet: the clean one is the frame's
+    own ``files.clean`` (the render before the sensor stack, kept small by the frame job) copied beside the
+    page; the sensor one is the stored image, shrunk to the same size, without labels drawn over it."""
+    Image = import_pillow("report thumbnails")[0]
+    root = Path(report.root)
+    pairs = []
+    for index in report.sensor.pairs:
+        thumbs = []
+        try:
+            files = read_record(root, index).get("files") or {}
+        except DatasetError as exc:
+            pairs.append((index, Thumb(index, None, problem=str(exc)), Thumb(index, None, problem=str(exc))))
+            continue
+        for kind in ("clean", "image"):
+            prefix = "clean" if kind == "clean" else "stored"
+            try:
+                path = dataset_path(root, files[kind], layout.record_name(index), f"files.{kind}")
+                with Image.open(path) as im:
+                    data, w, h = _thumbnail(np.asarray(im.convert("RGB")), size)
+            except (KeyError, DatasetError, OSError) as exc:
+                thumbs.append(Thumb(index, None, problem=f"{kind}: {exc}"))
+                continue
+            name = f"{prefix}_{layout.stem(index)}.jpg"
+            atomic_write_bytes(Path(out) / name, data)
+            thumbs.append(Thumb(index, name, w, h))
+        pairs.append((index, thumbs[0], thumbs[1]))
+    return pairs

@@ -139,21 +139,21 @@ class Distortion:
         x, y = (xd.copy(), yd.copy()) if guess is None else guess
         err = np.inf
         for _ in range(iterations + 1):
-            r2 = x * x + y * y
+            xx, yy, xy = x * x, y * y, x * y
+            r2 = xx + yy
             radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
-            dradial = 2 * (k1 + r2 * (2 * k2 + r2 * 3 * k3))      # d radial / d(r2) * 2: times x or y below
-            fx = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x) - xd
-            fy = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y - yd
+            fx = x * radial + (2 * p1) * xy + p2 * (r2 + 2 * xx) - xd
+            fy = y * radial + p1 * (r2 + 2 * yy) + (2 * p2) * xy - yd
             err = max(np.abs(fx).max(initial=0.0), np.abs(fy).max(initial=0.0))
             if err < 1e-10:                              # 1e-10 of the focal length: far below a pixel
                 break                                    # quadratic convergence: usually 4-6 steps
-            a = radial + x * x * dradial + 2 * p1 * y + 6 * p2 * x
-            b = x * y * dradial + 2 * p1 * x + 2 * p2 * y
-            c = x * y * dradial + 2 * p1 * x + 2 * p2 * y
-            d = radial + y * y * dradial + 6 * p1 * y + 2 * p2 * x
-            det = a * d - b * c
-            det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-            x, y = x - (d * fx - b * fy) / det, y - (a * fy - c * fx) / det
+            dradial = 2 * (k1 + r2 * (2 * k2 + r2 * 3 * k3))      # d radial / d(r2) * 2: times x or y below
+            a = radial + xx * dradial + 2 * p1 * y + 6 * p2 * x
+            b = xy * dradial + 2 * p1 * x + 2 * p2 * y        # the Jacobian is symmetric: b = c
+            d = radial + yy * dradial + 6 * p1 * y + 2 * p2 * x
+            det = a * d - b * b
+            det[np.abs(det) < 1e-12] = 1e-12
+            x, y = x - (d * fx - b * fy) / det, y - (a * fy - b * fx) / det
         if xd.size and (not np.isfinite(err) or err > 1e-7 or np.sqrt((x * x + y * y).max()) > lim):
             raise LensError("the distortion folds over inside the image (its radial polynomial turns back): "
                             "use smaller coefficients or a longer focal length")
@@ -161,15 +161,27 @@ class Distortion:
 
 
 def _interpolate(coarse: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple) -> np.ndarray:
-    """A field known on a grid of ``rows`` x ``cols`` bilinearly interpolated to every point of ``shape``."""
-    r, c = np.arange(shape[0]), np.arange(shape[1])
-    i = np.clip(np.searchsorted(rows, r, side="right") - 1, 0, len(rows) - 2)
-    j = np.clip(np.searchsorted(cols, c, side="right") - 1, 0, len(cols) - 2)
-    fr = ((r - rows[i]) / (rows[i + 1] - rows[i]))[:, None]
-    fc = ((c - cols[j]) / (cols[j + 1] - cols[j]))[None, :]
-    a, b = coarse[i][:, j], coarse[i][:, j + 1]
-    cc, d = coarse[i + 1][:, j], coarse[i + 1][:, j + 1]
-    return (a * (1 - fc) + b * fc) * (1 - fr) + (cc * (1 - fc) + d * fc) * fr
+    """A field known on a grid of ``rows`` x ``cols`` bilinearly interpolated to every point of ``shape``:
+    along the columns on the coarse rows first, then along the rows (separable: the same result as the
+    four-corner blend, at a quarter of the full-size passes)."""
+    def axis(n: int, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.arange(n)
+        i = np.clip(np.searchsorted(nodes, t, side="right") - 1, 0, len(nodes) - 2)
+        return i, (t - nodes[i]) / (nodes[i + 1] - nodes[i])
+
+    j, fc = axis(shape[1], cols)
+    across = coarse[:, j] * (1 - fc) + coarse[:, j + 1] * fc          # coarse rows x full width
+    i, fr = axis(shape[0], rows)
+    top = across[i]
+    out = across[i + 1] - top
+    out *= fr[:, None]
+    out += top
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _plan(cls, distortion: Distortion, K: tuple, size: tuple[int, int], max_overscan: float) -> "LensWarp":
+    return cls._solve(distortion, np.array(K, np.float64).reshape(3, 3), size, max_overscan)
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,24 +194,39 @@ def from_values(values: dict) -> Distortion:
 
 
 def _bilinear(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``image`` (H x W [x C]) at continuous pixel coordinates (centres at +0.5)."""
+    """Bilinear samples of ``image`` (H x W [x C]) at continuous pixel coordinates (centres at +0.5), edges
+    clamped. Each corner is one gather of whole pixels (all channels as one opaque item), and the blends
+    run in place: a third of the time of per-element indexing."""
     h, w = image.shape[:2]
-    x, y = u - 0.5, v - 0.5
-    x0, y0 = np.floor(x), np.floor(y)
-    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
-    x0 = np.clip(x0.astype(np.intp), 0, w - 1)
-    y0 = np.clip(y0.astype(np.intp), 0, h - 1)
-    dx = (x0 < w - 1).astype(np.intp)
-    dy = (y0 < h - 1).astype(np.intp) * w
-    i00 = (y0 * w + x0).ravel()                 # flat indices: one gather per corner, all channels at once
-    i01, i10 = i00 + dx.ravel(), i00 + dy.ravel()
-    i11 = i10 + dx.ravel()
-    img = image.astype(np.float32, copy=False).reshape(h * w, -1)
-    fx, fy = fx.reshape(-1, 1), fy.reshape(-1, 1)
-    top = img[i00] + (img[i01] - img[i00]) * fx
-    bottom = img[i10] + (img[i11] - img[i10]) * fx
-    out = top + (bottom - top) * fy
-    return out.reshape(u.shape + image.shape[2:])
+    x = np.asarray(u, np.float32) - np.float32(0.5)
+    y = np.asarray(v, np.float32) - np.float32(0.5)
+    itype = np.int32 if h * w < 2**31 else np.intp
+    x0 = np.clip(np.floor(x), 0, max(w - 2, 0))
+    y0 = np.clip(np.floor(y), 0, max(h - 2, 0))
+    fx = np.clip(x - x0, 0, 1).reshape(-1, 1)        # past an edge: the edge pixel's value
+    fy = np.clip(y - y0, 0, 1).reshape(-1, 1)
+    x0, y0 = x0.astype(itype), y0.astype(itype)
+    dx, dy = (1 if w > 1 else 0), (w if h > 1 else 0)
+    i00 = (y0 * w + x0).ravel()
+    img = np.ascontiguousarray(image, np.float32).reshape(h * w, -1)
+    c = img.shape[1]
+    pixels = img.view(np.dtype((np.void, 4 * c))).reshape(-1)
+
+    def corner(i):
+        return np.take(pixels, i).view(np.float32).reshape(-1, c)
+
+    top, right = corner(i00), corner(i00 + dx)
+    right -= top
+    right *= fx
+    top += right
+    bottom, right = corner(i00 + dy), corner(i00 + dy + dx)
+    right -= bottom
+    right *= fx
+    bottom += right
+    bottom -= top
+    bottom *= fy
+    top += bottom
+    return top.reshape(np.shape(u) + image.shape[2:])
 
 
 @dataclass
@@ -216,8 +243,13 @@ class LensWarp:
     def plan(cls, distortion: Distortion, K: np.ndarray, size: tuple[int, int],
              max_overscan: float = 2.0) -> "LensWarp":
         """The warp and the render margins it needs; ``LensError`` if the render would have to be more than
-        ``max_overscan`` times the output's width or height."""
+        ``max_overscan`` times the output's width or height. A lens whose coefficients do not change between
+        frames (a calibrated camera) is solved once: the last few warps are kept, read-only."""
         K = np.asarray(K, np.float64)
+        return _plan(cls, distortion, tuple(K.ravel().tolist()), (int(size[0]), int(size[1])), float(max_overscan))
+
+    @classmethod
+    def _solve(cls, distortion: Distortion, K: np.ndarray, size: tuple[int, int], max_overscan: float) -> "LensWarp":
         w, h = size
         fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
         u = (np.arange(w, dtype=np.float64) + 0.5)[None, :]
@@ -231,8 +263,10 @@ class LensWarp:
         if (w + 2 * mx) > max_overscan * w or (h + 2 * my) > max_overscan * h:
             raise LensError(f"this distortion needs a render of {w + 2 * mx}x{h + 2 * my} for a {w}x{h} image, more "
                             f"than max_overscan {max_overscan:g} times: use smaller coefficients or raise max_overscan")
-        return cls(distortion, K, (w, h), (mx, my), np.ascontiguousarray(ur + mx, np.float32),
-                   np.ascontiguousarray(vr + my, np.float32))
+        arrays = [K, np.ascontiguousarray(ur + mx, np.float32), np.ascontiguousarray(vr + my, np.float32)]
+        for a in arrays:
+            a.flags.writeable = False            # shared by every frame with this lens
+        return cls(distortion, arrays[0], (w, h), (mx, my), arrays[1], arrays[2])
 
     @property
     def render_size(self) -> tuple[int, int]:

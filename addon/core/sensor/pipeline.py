@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..images import png
-from ..images.pillow import import_pillow
+from ..images.pillow import import_pillow, pillow_available
 from . import effects
 from .lens import LensWarp, from_values
 
 LENS = "lens_distortion"
+CLEAN_SIZE = 320        # longest side of a clean thumbnail (px), the report's thumbnail size
+CLEAN_FRAMES = 48       # about this many frames of a job keep one
 
 
 @dataclass
@@ -87,3 +89,30 @@ def encode_image(p: SensorPlan, image: np.ndarray, fmt: str, default_quality: in
     comment = "; ".join(f"{k}={v}" for k, v in text.items()).encode("latin-1", "replace")
     Image.fromarray(pixels).save(buf, "JPEG", quality=jpeg_quality(p, default_quality), comment=comment)
     return buf.getvalue()
+
+
+def keeps_clean(index: int, frames: int) -> bool:
+    """Whether frame ``index`` of a ``frames``-frame job keeps a clean thumbnail: every frame of a small job,
+    about ``CLEAN_FRAMES`` spread over a large one (a few KB each, for the report's clean-vs-sensor sheet)."""
+    return index % max(1, int(frames) // CLEAN_FRAMES) == 0
+
+
+def clean_thumbnail(p: SensorPlan, rgb: np.ndarray, size: int = CLEAN_SIZE) -> tuple[bytes, str]:
+    """The render before the sensor stack, small: the display image (with a lens, the pinhole view through
+    the output's own K, i.e. the wide canvas less its margins) averaged over whole-pixel blocks down to at
+    most ``size`` px on its longer side. A JPEG where Pillow is installed, else a PNG; returns (bytes, ext)."""
+    img = np.asarray(rgb, np.float32)
+    if p.lens is not None:
+        (mx, my), (w, h) = p.lens.margins, p.lens.size
+        img = img[my:my + h, mx:mx + w]
+    h, w = img.shape[:2]
+    f = max(1, -(-max(w, h) // size))
+    h2, w2 = h // f * f, w // f * f
+    small = img[:h2, :w2].reshape(h2 // f, f, w2 // f, f, -1).mean(axis=(1, 3))
+    pixels = effects.quantize(small[..., :3])
+    if not pillow_available():
+        return png.encode_png(pixels, {}), "png"
+    Image = import_pillow("clean thumbnails")[0]
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=85)
+    return buf.getvalue(), "jpg"
