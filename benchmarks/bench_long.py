@@ -79,7 +79,7 @@ def run(cmd: list[str], out: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = None
-    samples: dict[int, list[tuple[float, int]]] = {}      # child pid -> (time, RSS KiB)
+    samples: dict[int, list[tuple[float, int]]] = {}      # child pid -> (wall clock, RSS KiB)
     peaks: dict[int, int] = {}
     parent_peak = 0
     while proc.poll() is None:
@@ -88,10 +88,10 @@ def run(cmd: list[str], out: Path) -> dict:
                                                                 for e in os.scandir(out / "frames")):
             first = now
         parent_peak = max(parent_peak, rss_kib(proc.pid, "VmHWM") or 0)
-        for pid in children(proc.pid):
+        for pid in (proc.pid, *children(proc.pid)):      # the parent too: it renders when there is no pool
             rss = rss_kib(pid)
             if rss is not None:
-                samples.setdefault(pid, []).append((now, rss))
+                samples.setdefault(pid, []).append((time.time(), rss))
                 peaks[pid] = max(peaks.get(pid, 0), rss_kib(pid, "VmHWM") or 0)
         time.sleep(0.5 if first is not None else 0.01)
     wall = time.perf_counter() - t0
@@ -129,12 +129,12 @@ def analyse(out: Path, watched: dict) -> dict:
             gaps += max(0.0, first_b - last_a - median)
             restarts += 1
     worker_time = watched["wall"] * max(1, len(shares))
-    memory = []
+    memory = []     # per child: RSS once a tenth of its frames are done (warm), at its end, and its peak
     for pid, rows in sorted(procs.items(), key=lambda kv: kv[1][0][0]):
-        s = watched["samples"].get(pid) or []
-        if len(s) >= 4:
-            early = s[max(1, len(s) // 10)][1]
-            memory.append((pid, len(rows), early // 1024, s[-1][1] // 1024, watched["peaks"].get(pid, 0) // 1024))
+        warm_at = sorted(done[f] for f, _ in rows)[len(rows) // 10]
+        s = [rss for t, rss in watched["samples"].get(pid, []) if t >= warm_at]
+        if len(s) >= 2:
+            memory.append((pid, len(rows), s[0] // 1024, s[-1] // 1024, watched["peaks"].get(pid, 0) // 1024))
     return {"frames": len(done), "wall": watched["wall"], "first": watched["first"], "median_ms": median * 1000,
             "head_ms": head * 1000, "tail_ms": tail * 1000, "drift": tail / head, "n": n,
             "processes": len(procs), "workers": len(shares), "restarts": restarts, "gap_s": gaps,
@@ -166,7 +166,7 @@ def main() -> None:
     print(f"frame time median {r['median_ms']:.1f} ms; first {r['n']} {r['head_ms']:.1f} ms, last {r['n']} "
           f"{r['tail_ms']:.1f} ms: drift {r['drift']:.3f}")
     print(f"parent peak RSS {r['parent_mib']} MiB")
-    print("| child pid | frames | RSS at 1/10 MiB | RSS at end MiB | peak MiB |")
+    print("| child pid | frames | RSS after 1/10 of its frames, MiB | RSS at its end, MiB | peak MiB |")
     print("|---|---|---|---|---|")
     for pid, frames, early, end, peak in r["memory"]:
         print(f"| {pid} | {frames} | {early} | {end} | {peak} |")

@@ -471,7 +471,7 @@ def _labels(pairs) -> dict[str, str]:
 @click.option("--parallelism", type=click.IntRange(min=1), help="Pods at once [default: all shards].")
 @click.option("--claim", help="PersistentVolumeClaim (ReadWriteMany) mounted at --mount-path in every pod.")
 @click.option("--mount-path", default="/data", show_default=True)
-@click.option("--cpu", help="CPU request per pod, e.g. 4.")
+@click.option("--cpu", help="CPU request and limit per pod, e.g. 4: the cores each pod renders on (--workers auto).")
 @click.option("--memory", help="Memory request per pod, e.g. 8Gi.")
 @click.option("--namespace")
 @click.option("--gpu-resource", default="nvidia.com/gpu", show_default=True,

@@ -315,8 +315,11 @@ def k8s_job(job: FarmJob, *, image: str, parallelism: int | None = None, claim: 
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
     if requests:
         container["resources"] = {"requests": requests}
+    limits: dict[str, Any] = {"cpu": cpu} if cpu else {}   # the CPU quota `render --workers auto` sizes its pool by
     if job.gpus:        # extended resources are set as limits (the request follows)
-        container.setdefault("resources", {})["limits"] = {gpu_resource: job.gpus}
+        limits[gpu_resource] = job.gpus
+    if limits:
+        container.setdefault("resources", {})["limits"] = limits
     pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
     if node_selector:
         pod["nodeSelector"] = dict(node_selector)

@@ -45,7 +45,10 @@ from ..addon.core.fsio import clean_scratch, clean_temp_files, writer_tag
 from ..addon.core.dataset.job import Shard, claim_job
 from ..addon.core.recipe.model import Recipe
 
-DEFAULT_RECYCLE = 200           # frames per Blender process: minutes of work, bounded memory
+# Frames per Blender process. A tiny job's process grows ~17 KiB a frame (1,500 frames at 64x48: 296 -> 319
+# MiB), and a restart costs about a second: every 1,000 frames keeps memory within ~20 MiB of a fresh
+# process and restarts under 2% of the job (benchmarks/bench_long.py).
+DEFAULT_RECYCLE = 1000
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
 POLL_S = 0.25
 SCRATCH = "synthkiln-worker-"     # + the pool's writer tag (pid-host): a child's TMPDIR
@@ -68,9 +71,9 @@ def options(f):
     f = click.option("--recycle", type=click.IntRange(min=1), default=DEFAULT_RECYCLE, show_default=True,
                      help="Restart Blender after this many frames (bounded memory on long jobs).")(f)
     f = click.option("--workers", default="auto", show_default=True, callback=_workers_option, metavar="N|auto",
-                     help="Render in this many local processes (each with render.threads cores/N). auto: one per "
-                          "GPU, or on the CPU processes x threads by the cores and the frame size (1 thread a "
-                          "process up to 320x240); 1: this process alone.")(f)
+                     help="Local render processes, each with cores/N threads. auto: one per GPU, or on the CPU "
+                          "as many as the cores, memory and frame size allow (1 thread each up to 320x240); "
+                          "1: this process alone.")(f)
     return f
 
 
@@ -253,9 +256,12 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     only when called on the main thread) stop every child and raise ``Interrupted``; so does any other
     exception (one raised by ``progress`` too), after stopping every child. With ``recipe``, a folder
     holding another job is refused before any child starts (even a complete one, where none would).
-    ``slots`` (one per worker, from ``auto_slots``) pin each worker's children to a GPU and a thread count.
+    ``slots`` (one per worker, from ``auto_slots``) pin each worker's children to a GPU and a thread count;
+    without them, several workers split the cores this process may use.
     ``log`` gets each render device the children name, once (what a single process prints)."""
     root = Path(root)
+    if slots is None and workers > 1:       # --workers N: the cores split between them, as auto does
+        slots = [devices.WorkerSlot(max(1, available_cpus() // workers))] * workers
     if recipe is not None:
         claim_job(root, recipe)
     scope = shard.frames(total)
@@ -339,7 +345,8 @@ def _next_chunk(wk: _Worker, args, root: Path, total: int, python: str, sel, don
         wk.chunk, wk.tmp = chunk, tempfile.mkdtemp(prefix=f"{SCRATCH}{writer_tag()}-")
         env = {**os.environ, CHILD: "1", DEFER_EXPORTS: "1", "SYNTHKILN_HEARTBEAT": "0",
                "TMPDIR": wk.tmp, **wk.env}   # Blender's and the pipeline's scratch: removed when the child ends
-        cmd = [python, "-c", _LAUNCH, str(os.getpid()), "render", *args, "--shard", f"{chunk.index}/{chunk.count}"]
+        cmd = [python, "-S", "-c", _LAUNCH, str(os.getpid()), "render", *args,   # -S: no site, a faster launcher
+               "--shard", f"{chunk.index}/{chunk.count}"]
         wk.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
         os.set_blocking(wk.proc.stdout.fileno(), False)

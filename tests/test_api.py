@@ -24,7 +24,7 @@ import synthkiln
 from synthkiln.addon.core.dataset.job import Shard
 from tests.helpers.cli import clean_env, ok, sk
 from tests.helpers.known_dataset import CATEGORIES, frame_mask, make_dataset
-from tests.tiny import TINY_PRESET
+from tests.tiny import MAKE_BLEND, TINY_PRESET
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 3
@@ -98,6 +98,7 @@ def test_save_recipe_checks_the_edit(tiny, tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"workers": 0}, "workers=0: expected an integer >= 1"),
+    ({"workers": "many"}, "workers='many': expected an integer >= 1 or 'auto'"),
     ({"frames": -2}, "frames=-2: expected an integer >= 1"),
     ({"seed": 2**31}, "seed=2147483648: expected an integer in 0..2147483647"),
     ({"resolution": "640by480"}, "resolution '640by480': expected WxH"),
@@ -189,7 +190,7 @@ def rendered(tmp_path_factory):
     seen: list = []
     ds = synthkiln.render(recipe, work / "api", workers=2, progress=seen.append)
     ok(sk("render", "tiny.yaml", "--frames", FRAMES, "--seed", 3, "--resolution", "x".join(map(str, SIZE)),
-          "--out", "cli", cwd=work))
+          "--out", "cli", "--workers", 1, cwd=work))
     return work, ds, seen
 
 
@@ -256,18 +257,6 @@ def test_render_again_resumes_and_shard_renders_its_share(rendered):
     assert part.indices == share and 0 < len(share) < FRAMES
     for i in share:
         assert (part.path / "frames" / f"{i:06d}.json").read_bytes() == (ds.path / "frames" / f"{i:06d}.json").read_bytes()
-
-
-MAKE_BLEND = """\
-import sys
-import bpy
-from synthkiln import addon
-
-bpy.ops.wm.read_factory_settings(use_empty=True)
-addon.register()
-assert bpy.ops.synthkiln.import_preset(filepath=sys.argv[1]) == {"FINISHED"}
-bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
-"""
 
 
 @pytest.mark.bpy

@@ -1,9 +1,11 @@
 """A broken model file in an asset pool's folder, rendered by two workers: ``--strict`` stops the job with one
 clear message naming the file (and writes no frame); without it the file is skipped and the job report names
-it, while every frame is rendered from the good files."""
+it, while every frame is rendered from the good files. And the same folder through ``synthkiln assets import``
+into a library .blend that a recipe then names as its source."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -61,3 +63,17 @@ def test_without_strict_two_workers_skip_the_file_and_the_report_names_it(work):
     assert summary["frames_done"] == 4 and list(summary["skipped_assets"]) == ["lib/mug/broken.glb"]
     assert set(summary["categories"]) == {"mug", "bowl"}
     ok(cli.sk("check", "out", cwd=work))
+
+
+def test_a_library_built_by_the_cli_is_a_recipe_source(work):
+    p = ok(cli.sk("assets", "import", "lib", "--library", "shelf/library.blend", cwd=work))
+    assert "2 imported, 1 failed" in p.stdout and "broken.glb" in p.stderr
+    listed = ok(cli.sk("assets", "list", "shelf/library.blend", cwd=work)).stdout
+    assert "bowl" in listed and "mug" in listed and "2 assets" in listed
+    (work / "lib.yaml").write_text(PRESET.replace("path: lib, category_from: folder", "path: shelf/library.blend")
+                                   .replace("frames: 4", "frames: 2"))
+    ok(cli.sk("render", "lib.yaml", "--out", "out", cwd=work))
+    ok(cli.sk("check", "out", cwd=work))
+    rec = json.loads((work / "out" / "frames" / "000000.json").read_text())
+    shown = sorted((o["category"], o["attributes"]["asset"]) for o in rec["objects"] if not o["hidden"])
+    assert shown == [("bowl", "lib/bowl"), ("mug", "lib/mug")]

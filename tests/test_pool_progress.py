@@ -1,6 +1,7 @@
 """The worker pool's progress counts frames one at a time, even when several records appear between two of
 its polls (a fast child): a progress bar, the API's callback and the heartbeats each see 1, 2, 3 ... (the
-pool once reported [2, 2, 3] when two records landed together; seen as a flaky API test)."""
+pool once reported [2, 2, 3] when two records landed together; seen as a flaky API test). And the pool's
+decisions that need no child: whether a render may need it at all, and how many frames are left."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import stat
 from pathlib import Path
 
 from synthkiln.addon.core.dataset.job import Shard
-from synthkiln.headless.workers import run_workers
+from synthkiln.headless.workers import CHILD, frames_left, may_pool, run_workers
 
 
 def test_records_that_appear_together_still_count_one_by_one(tmp_path):
@@ -25,3 +26,21 @@ def test_records_that_appear_together_still_count_one_by_one(tmp_path):
                            progress=lambda frame, done, total: seen.append((frame, done, total)))
     assert rendered == 3
     assert seen == [(0, 1, 3), (1, 2, 3), (2, 3, 3)]
+
+
+def test_when_a_render_may_need_the_pool(tmp_path, monkeypatch):
+    """A .blend's recipe is read in a child only when a pool could follow: never for one process (or auto
+    with one frame) within --recycle, never inside a pool child; and auto plans only the frames left."""
+    monkeypatch.delenv(CHILD, raising=False)
+    assert may_pool("auto", 1000, Shard(), None) and may_pool("auto", 1000, Shard(), 2)
+    assert may_pool(1, 1000, Shard(), 1001) and may_pool(2, 1000, Shard(), 2)
+    assert not may_pool(1, 1000, Shard(), 1000) and not may_pool("auto", 1000, Shard(), 1)
+    assert not may_pool("auto", 1000, Shard(1, 2), 2)         # its shard holds one frame
+    monkeypatch.setenv(CHILD, "1")
+    assert not may_pool("auto", 1000, Shard(), None)
+    root = tmp_path / "ds"
+    assert frames_left(root, Shard(), 4) == 4
+    (root / "frames").mkdir(parents=True)
+    for i in (0, 3):
+        (root / "frames" / f"{i:06d}.json").write_text("{}")
+    assert frames_left(root, Shard(), 4) == 2 and frames_left(root, Shard(1, 2), 4) == 1

@@ -23,7 +23,7 @@ import pytest
 from tests.helpers import cli
 from tests.helpers.cli import ok
 from synthkiln.headless import workers as pool
-from tests.tiny import TINY_PRESET
+from tests.tiny import MAKE_BLEND, TINY_PRESET
 
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
 
@@ -465,16 +465,6 @@ def test_workers_auto_on_the_cpu(work, baseline):
 
 
 # -- long jobs (issue 16, P3) --------------------------------------------------------------------------------
-
-MAKE_BLEND = """\
-import sys
-import bpy
-from synthkiln import addon
-bpy.ops.wm.read_factory_settings(use_empty=True)
-addon.register()
-assert bpy.ops.synthkiln.import_preset(filepath=sys.argv[1]) == {"FINISHED"}
-bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
-"""
 
 
 @pytest.mark.parametrize("source", ["base.yaml", "scene.blend"])

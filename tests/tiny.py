@@ -33,3 +33,15 @@ balance:
   - {attribute: category, shares: {mug: 0.5, can: 0.5}}
   - {attribute: colour, shares: {red: 0.75, blue: 0.25}}
 """
+
+# Run as ``python -c MAKE_BLEND PRESET BLEND``: a .blend whose scene holds PRESET's recipe (a .blend SOURCE).
+MAKE_BLEND = """\
+import sys
+import bpy
+from synthkiln import addon
+
+bpy.ops.wm.read_factory_settings(use_empty=True)
+addon.register()
+assert bpy.ops.synthkiln.import_preset(filepath=sys.argv[1]) == {"FINISHED"}
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
+"""

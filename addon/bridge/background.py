@@ -10,10 +10,14 @@ records (written last: the truth), like the headless pool (``headless/workers.py
 once every frame has one. Stopping: SIGTERM lets a worker finish the frame it renders (``StopRequest``);
 one still busy after ``STOP_GRACE_S`` is killed, and the temp files it leaves are removed, so a rerun
 resumes with no half-written frame.
+
+The viewport's label overlay computes its record the same way (``start_labels``): a worker runs
+``bridge/overlay.label_record`` on a copy of the file, so even a slow label render never freezes the UI.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -38,24 +42,40 @@ STOP_GRACE_S = 5.0
 SCRATCH = "synthkiln-bg-"        # + writer tag: the pool's folder (the copy of an unsaved file, logs, TMPDIRs)
 LOG_TAIL = 4000                  # bytes of a failed worker's log read back for its error line
 
-# The worker's script: die with the artist's Blender (Linux), stop between frames on SIGTERM, render a shard.
-_WORKER = """\
-import ctypes, os, signal, sys
+# Every worker script starts so: die with the artist's Blender (Linux), and never outlive it.
+_PRELUDE = """\
+import ctypes, importlib, os, signal, sys
 try:
     ctypes.CDLL(None).prctl(1, 9)   # PR_SET_PDEATHSIG = SIGKILL
 except (OSError, AttributeError):
     pass
 if os.getppid() != {parent}:
     sys.exit(137)
-import importlib, bpy
-StopRequest = importlib.import_module({bridge!r} + ".pipeline").StopRequest
+import bpy
+def fail(e):
+    print("Error:", str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__, flush=True)
+    sys.exit(1)
+"""
+
+# A render worker: stop between frames on SIGTERM, render a shard.
+_RENDER = _PRELUDE + """\
+StopRequest = importlib.import_module({package!r} + ".bridge.pipeline").StopRequest
 signal.signal(signal.SIGTERM, lambda signum, frame: StopRequest.request(signum))
 try:
     result = bpy.ops.synthkiln.render_dataset(shard={shard!r}, overrides={overrides!r})
 except Exception as e:
-    print("Error:", str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__, flush=True)
-    sys.exit(1)
+    fail(e)
 sys.exit(0 if result == {{'FINISHED'}} or StopRequest.signum else 1)
+"""
+
+# A label worker: the record of one frame (the viewport overlay's), written atomically to ``out``.
+_LABELS = _PRELUDE + """\
+from pathlib import Path
+try:
+    record = importlib.import_module({package!r} + ".bridge.overlay").label_record(bpy.context.scene, {frame})
+except Exception as e:
+    fail(e)
+importlib.import_module({package!r} + ".core.fsio").atomic_write_json(Path({out!r}), record)
 """
 
 # In the bpy module: open the copy and register the add-on (as the headless runner does), then the script;
@@ -193,11 +213,11 @@ def _reason(rc: int, log: Path) -> str:
     return next((line for line in reversed(lines) if line.strip()), f"exit status {rc}")
 
 
-def _save_copy(folder: Path) -> Path:
+def _save_copy(folder: Path, what: str) -> Path:
     """The open file as it is now, saved as a copy next to the .blend (its relative paths stay valid), or in
     the pool's folder when it was never saved; the open file and its name are not touched."""
     if bpy.data.filepath:
-        copy = temp_path(Path(bpy.data.filepath).with_suffix(".synthkiln-workers.blend"))
+        copy = temp_path(Path(bpy.data.filepath).with_suffix(f".synthkiln-{what}.blend"))
     else:
         copy = folder / "unsaved.blend"
     try:
@@ -228,13 +248,13 @@ def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, ad
     pool.poll()
     pool.start_done = pool.finished_in_scope()
     try:
-        copy = pool.copy = _save_copy(folder)
+        copy = pool.copy = _save_copy(folder, "workers")
         threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
         for w, sh in enumerate(worker_shards(shard, workers)):
             if all(i in pool.done for i in sh.frames(total)):
                 continue
-            script = _WORKER.format(parent=os.getpid(), bridge=f"{addon_package}.bridge",
-                                    shard=f"{sh.index}/{sh.count}", overrides=overrides)
+            script = _RENDER.format(parent=os.getpid(), package=addon_package, shard=f"{sh.index}/{sh.count}",
+                                    overrides=overrides)
             tmp = folder / f"tmp-{w}"
             tmp.mkdir()
             env = {**os.environ, DEFER_EXPORTS: "1", "TMPDIR": str(tmp)}
@@ -249,3 +269,53 @@ def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, ad
         pool.close(kill=True)
         raise
     return pool
+
+
+@dataclass
+class LabelJob:
+    """One frame's record computed by a worker (``bridge/overlay.label_record`` on a copy of the file), so the
+    label render never freezes the UI; ``result`` as often as convenient, ``close`` when done or replaced."""
+    frame: int
+    proc: subprocess.Popen
+    folder: Path
+    copy: Path
+
+    @property
+    def out(self) -> Path:
+        return self.folder / "record.json"
+
+    def result(self) -> dict | None:
+        """None while the worker runs, then the record; a failed worker is a UserError saying why."""
+        rc = self.proc.poll()
+        if rc is None:
+            return None
+        if rc == 0 and self.out.is_file():
+            return json.loads(self.out.read_text())
+        raise UserError(f"labels of frame {self.frame}: {_reason(rc, self.folder / 'worker.log')}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            _signal(self.proc, signal.SIGKILL)
+            self.proc.wait()
+        self.copy.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_labels(frame: int, addon_package: str, cwd: Path) -> LabelJob:
+    """Start a worker computing the record of frame ``frame`` of the open scene's recipe."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{writer_tag()}-"))
+    copy = None
+    try:
+        copy = _save_copy(folder, "labels")
+        script = _LABELS.format(parent=os.getpid(), package=addon_package, frame=int(frame),
+                                out=str(folder / "record.json"))
+        with open(folder / "worker.log", "wb") as out:
+            proc = subprocess.Popen(_command(copy, script, addon_package), stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(folder)},
+                                    cwd=str(cwd), start_new_session=True)
+    except BaseException:
+        if copy is not None:
+            copy.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return LabelJob(frame, proc, folder, copy)

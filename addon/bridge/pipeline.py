@@ -87,6 +87,9 @@ class FrameJob:
         seed = self.recipe.output.seed
         self.rare = {}
         motion.reset(self.scene)
+        clip = clip_of(self.recipe, index)
+        if clip is not None:      # the frame's scene frame from the start: what simulates (physics_drop) starts there
+            self.scene.frame_current = motion.scene_frame(clip[1])
         values = sample_frame(self.recipe, seed, index, self.contexts, self.rare, clip_keys)
         applied = {}
         phase = None
@@ -98,7 +101,6 @@ class FrameJob:
             if result:
                 applied[r.key()] = result
         self.scene.cycles.seed = render_seed(seed, index)
-        clip = clip_of(self.recipe, index)
         if clip is not None:
             self.scene.frame_set(motion.scene_frame(clip[1]))     # evaluates the motion keys, updates the scene
         bpy.context.view_layer.update()

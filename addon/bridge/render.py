@@ -75,6 +75,8 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> devices.Choice:
     vl.use_pass_vector = out.flow
     if vl.use_pass_vector:
         r.use_motion_blur = False      # Cycles writes an all-zero Vector pass when motion blur is on
+    elif rs.motion_blur:
+        r.use_motion_blur = True       # along the motion keyed around the frame (clip jobs)
     return choice
 
 

@@ -27,7 +27,8 @@ class SensorFrame:
 
     def __init__(self, scene, recipe, values: dict):
         self.recipe = recipe
-        stack = [(r.TYPE, values[r.key()]) for r in application_order(recipe) if r.GROUP == "sensor"]
+        stack = [(r.TYPE, values[r.key()]) for r in application_order(recipe)
+                 if r.GROUP == "sensor" and r.TYPE not in sensor.SCENE_SIDE]     # defocus acted before the render
         self.active = bool(stack)
         self.lens_key = next((r.key() for r in application_order(recipe) if r.TYPE == sensor.LENS), None)
         self.plan: sensor.SensorPlan | None = None

@@ -18,7 +18,7 @@ OBJECT_FIELDS = {"LightSpec": {"name"}, "SceneSetup": {"camera"}, "CameraShell":
                  "PhysicsDrop": {"surface"}, "Occluder": {"target"}, "CameraMotion": {"camera", "target"},
                  "BackgroundPhoto": {"shadow_catcher"}}
 LABEL_FACTOR = 0.4          # the share of a row its label takes, as Blender's own property split
-DIST_LABEL_FACTOR = 0.34    # a distribution's row: less label, so two numbers fit beside its kind at 292 px
+CHAR_PX = 7.0               # a sidebar character's width at UI scale 1, rounded up (label and wrap estimates)
 ANGLE_SUFFIX = "_angle"     # the angle-typed twin of a field the recipe keeps in degrees (see props)
 
 
@@ -39,6 +39,24 @@ def add_button(layout, data_path: str, text: str) -> None:
 def shown(pg, name: str) -> str:
     """The property to draw for field ``name``: its angle twin where it has one (degrees shown as °)."""
     return name + ANGLE_SUFFIX if (name + ANGLE_SUFFIX) in pg.bl_rna.properties else name
+
+
+def region_width(default: int = 292) -> int:
+    """The drawing region's width in px (the sidebar's; 292, its default, where there is none)."""
+    import bpy
+    region = bpy.context.region
+    return region.width if region is not None and region.type == 'UI' else default
+
+
+def ui_scale() -> float:
+    import bpy
+    return (bpy.context.preferences.system.ui_scale if bpy.context.preferences else 0.0) or 1.0   # 0: background
+
+
+def fitted_factor(text: str) -> float:
+    """The label share of a distribution row that fits its label and leaves the numbers the rest."""
+    px = (len(text) * CHAR_PX + 14) * ui_scale()
+    return min(0.45, max(0.24, px / max(region_width() - 50, 100)))
 
 
 def labelled_row(layout, text: str, factor: float = LABEL_FACTOR):
@@ -131,7 +149,8 @@ def draw_distribution(layout, pg, spec, path: str) -> None:
     toggle; a choice lists its values below."""
     col = layout.column(align=True)
     names = spec.subtype == "names"
-    row = labelled_row(col, title(spec.name), DIST_LABEL_FACTOR)
+    factor = fitted_factor(title(spec.name))
+    row = labelled_row(col, title(spec.name), factor)
     if not names:
         row.prop(pg, "kind", text="", icon_only=True)
         for f in DIST_FIELDS.get(pg.kind, ()):
@@ -144,11 +163,11 @@ def draw_distribution(layout, pg, spec, path: str) -> None:
         rare.alert = pg.rare_p > 0 and not pg.show_rare        # rare draws on, settings tucked away: red
         rare.prop(pg, "show_rare", text="", icon='RNDCURVE')
         if pg.kind == "normal" and pg.clip:
-            sub = labelled_row(col, "Clip", DIST_LABEL_FACTOR)
+            sub = labelled_row(col, "Clip", factor)
             sub.prop(pg, shown(pg, "min"), text="")
             sub.prop(pg, shown(pg, "max"), text="")
         if pg.show_rare:
-            sub = labelled_row(col, "Rare", DIST_LABEL_FACTOR)
+            sub = labelled_row(col, "Rare", factor)
             sub.prop(pg, "rare_p", text="p")
             sub.prop(pg, shown(pg, "rare_min"), text="")
             sub.prop(pg, shown(pg, "rare_max"), text="")

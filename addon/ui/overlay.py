@@ -3,8 +3,10 @@ category names, visibility, keypoints) drawn over the camera view, so the artist
 
 ``WindowManager.synthkiln_label_overlay`` switches it (the pinned run panel and the viewport's Overlays popover
 show it). The record comes from ``bridge/overlay.label_record`` (a label render of the frame through the
-dataset's own pipeline), computed in a timer the first time a frame is drawn, never inside the draw callback;
-the shapes and their placement come from ``core/labels/overlay.py``.
+dataset's own pipeline), run by a background worker (``bridge/background.start_labels``) that a timer starts
+when a new frame is drawn, so the UI never waits for it; the shapes and their placement come from
+``core/labels/overlay.py``. The same drawing puts the labels over the last frame a background Render Dataset
+finished, in the image editor (``show_frame``).
 """
 
 from __future__ import annotations
@@ -18,25 +20,31 @@ import numpy as np
 from bpy.props import BoolProperty
 from gpu_extras.batch import batch_for_shader
 
-from ..bridge.overlay import camera_frame, label_record
-from ..core.errors import UserError
-from ..core.exports.preview import category_colours
+from ..bridge import background
+from ..bridge.files import base_dir
+from ..bridge.overlay import camera_frame
 from ..core.dataset.records import read_record
-from ..core.errors import DatasetError
+from ..core.errors import DatasetError, UserError
+from ..core.exports.preview import category_colours
 from ..core.labels.overlay import CameraFrame, instance_rgba, record_shapes, region_lines
 
+_ADDON = __package__.rpartition(".")[0]      # the add-on's package: its label workers import its bridge
+POLL_S = 0.2
 LAST_FRAME = "SynthKiln Last Frame"      # the image a background render shows its finished frames in
 LINE_WIDTH = 2.0
 POINT_RADIUS = 4.0
 
 
 class _State:
-    """The viewport overlay's one record: for which (scene, frame), the record or the error, its GPU texture."""
+    """The viewport overlay's one record: for which (scene, frame), the record or the error, its GPU texture;
+    and the label job computing the next one."""
     key = None
     record: dict | None = None
     error = ""
     texture = None
-    pending = False
+    pending = False             # the timer (``_tick``) is registered
+    job = None                  # bridge.background.LabelJob
+    job_key = None
     handle = None
 
 
@@ -66,24 +74,46 @@ def _category_colours(scene) -> dict:
     return {name: tuple(x / 255.0 for x in rgb) for name, rgb in category_colours({"categories": cats}).items()}
 
 
-def refresh(scene) -> None:
-    """Compute the record of the scene's previewed frame now (a label render) and redraw."""
-    _State.key, _State.record, _State.error, _State.texture = _key(scene), None, "", None
-    try:
-        _State.record = label_record(scene, scene.synthkiln.preview_frame)
-    except UserError as e:
-        _State.error = str(e)
-    except Exception as e:    # noqa: BLE001  (a timer's exception only reaches the console)
-        _State.error = f"{type(e).__name__}: {e}"
-    _State.key = _key(scene)         # a label render may set the status line: key it after
+def _done(key, record: dict | None, error: str = "") -> None:
+    """The outcome of a label job for ``key``; the job is closed."""
+    if _State.job is not None:
+        _State.job.close()
+    _State.job = None
+    _State.key, _State.record, _State.error, _State.texture = key, record, error, None
     _redraw()
 
 
-def _refresh_timer():
+def _tick():
+    """Timer: start the label job of the previewed frame, then poll it until its record is in (a label job
+    whose frame is no longer the previewed one is dropped)."""
+    wm, scene = bpy.context.window_manager, bpy.context.scene
+    if wm is None or scene is None or not wm.synthkiln_label_overlay or not scene.synthkiln.initialized:
+        if _State.job is not None:
+            _State.job.close()
+            _State.job = None
+        _State.pending = False
+        return None
+    key = _key(scene)
+    if _State.job is not None and _State.job_key != key:
+        _State.job.close()
+        _State.job = None
+    try:
+        if _State.job is None:
+            if _State.key == key:
+                _State.pending = False
+                return None
+            _State.job = background.start_labels(scene.synthkiln.preview_frame, _ADDON, base_dir())
+            _State.job_key = key
+            return POLL_S
+        record = _State.job.result()
+    except (UserError, OSError) as e:
+        record = None
+        _done(key, None, str(e))
+    if record is None and _State.job is not None:
+        return POLL_S
+    if record is not None:
+        _done(key, record)
     _State.pending = False
-    scene = bpy.context.scene
-    if scene is not None and bpy.context.window_manager.synthkiln_label_overlay and scene.synthkiln.initialized:
-        refresh(scene)
     return None
 
 
@@ -125,8 +155,9 @@ def draw() -> None:
     if _State.key != _key(scene):
         if not _State.pending:
             _State.pending = True
-            bpy.app.timers.register(_refresh_timer, first_interval=0.0)
-        _draw_text((20, 20), (1.0, 1.0, 1.0), "SynthKiln: computing labels...", size)
+            bpy.app.timers.register(_tick, first_interval=0.0)
+        _draw_text((20, 20), (1.0, 1.0, 1.0),
+                   f"SynthKiln: computing the labels of frame {scene.synthkiln.preview_frame}...", size)
         return
     if _State.record is None:
         _draw_text((20, 20), (1.0, 0.4, 0.3), f"SynthKiln labels: {_State.error}", size)
@@ -195,18 +226,34 @@ def show_frame(context, root: Path, index: int, open_editor: bool) -> None:
     except (DatasetError, OSError, RuntimeError, KeyError, TypeError):
         return          # a frame that cannot be shown does not stop the render
     _Last.record, _Last.texture = record, None
-    editors = [a for w in context.window_manager.windows for a in w.screen.areas if a.type == 'IMAGE_EDITOR']
-    if not editors and open_editor and context.window is not None:
-        try:
-            bpy.ops.render.view_show('INVOKE_DEFAULT')
-        except RuntimeError:
-            pass
-        editors = [a for w in context.window_manager.windows for a in w.screen.areas if a.type == 'IMAGE_EDITOR']
+    if not _show_image(context.window_manager) and open_editor and context.window is not None:
+        window, screen, area = context.window, context.screen, context.area
+        bpy.app.timers.register(lambda: _open_editor(window, screen, area), first_interval=0.0)
+
+
+def _show_image(wm) -> bool:
+    """The last frame in every image editor showing nothing, a render or the last frame; False if none is open."""
+    image = bpy.data.images.get(LAST_FRAME)
+    editors = [a for w in wm.windows for a in w.screen.areas if a.type == 'IMAGE_EDITOR']
     for area in editors:
         space = area.spaces.active
-        if space.image is None or space.image.name == LAST_FRAME or space.image.type == 'RENDER_RESULT':
+        if image is not None and (space.image is None or space.image.name == LAST_FRAME
+                                  or space.image.type == 'RENDER_RESULT'):
             space.image = image
         area.tag_redraw()
+    return bool(editors)
+
+
+def _open_editor(window, screen, area) -> None:
+    """Open an image editor as Blender shows renders (Preferences' Render Display), from a timer: a window
+    opened inside the modal operator's own event handling would keep the operator from ending."""
+    try:
+        with bpy.context.temp_override(window=window, screen=screen, area=area):
+            bpy.ops.render.view_show('INVOKE_DEFAULT')
+    except (RuntimeError, ReferenceError, TypeError):
+        return None
+    _show_image(bpy.context.window_manager)
+    return None
 
 
 def _stroke(segments, region) -> None:
@@ -260,5 +307,7 @@ def unregister() -> None:
         bpy.types.SpaceImageEditor.draw_handler_remove(_Last.handle, 'WINDOW')
         _State.handle = _Last.handle = None
         bpy.types.VIEW3D_PT_overlay.remove(_popover)
-    _State.key = _State.record = _State.texture = _Last.record = _Last.texture = None
+    if _State.job is not None:
+        _State.job.close()
+    _State.key = _State.record = _State.texture = _State.job = _Last.record = _Last.texture = None
     del bpy.types.WindowManager.synthkiln_label_overlay

@@ -16,7 +16,7 @@ from ..core.recipe.preset import PACKAGE_ROOT
 from ..core.randomizers import GROUPS, Randomizer
 from ..core.recipe.model import EXPORT_FORMATS, Category, OutputSettings, Recipe, RenderSettings, SceneSetup
 from ..core.params.schema import field_specs
-from .draw import draw_field, draw_fields, draw_list, labelled_row, title
+from .draw import CHAR_PX, draw_field, draw_fields, draw_list, labelled_row, region_width, title, ui_scale
 from .stack_ops import effective_rule, object_rule, source_pool
 
 GROUP_ICONS = {"objects": 'OBJECT_DATA', "materials": 'MATERIAL', "camera": 'CAMERA_DATA', "lighting": 'LIGHT',
@@ -241,7 +241,9 @@ class SYNTHKILN_PT_output(_Sidebar, bpy.types.Panel):
         col = layout.column(align=True)
         col.use_property_split = True
         col.use_property_decorate = False
-        for name in RENDER_MAIN:                  # resolution: "Resolution X" and "Y", as Blender's Output tab
+        col.prop(render, "resolution", index=0, text="Resolution X")   # as Blender's own Output properties
+        col.prop(render, "resolution", index=1, text="Y")
+        for name in RENDER_MAIN[1:]:
             col.prop(render, name)
         layout.label(text="Labels")
         flow = layout.grid_flow(columns=2, align=True)
@@ -268,22 +270,16 @@ class SYNTHKILN_PT_output_more(_Sidebar, bpy.types.Panel):
 
 # -- the pinned Run panel, its presets menu and Check Scene ------------------------------------------------
 
-CHAR_PX = 7.0           # width of a wide-ish sidebar character at UI scale 1 (wrapping errs on the short side)
-
-
 def wrap(context, text: str, indent_px: int = 56) -> list[str]:
     """``text`` in lines that fit the sidebar's width (292 px by default), never cut mid-word."""
-    region = getattr(context, "region", None)
-    width = region.width if region is not None and region.type == 'UI' else 292
-    scale = (context.preferences.system.ui_scale if context.preferences else 0.0) or 1.0   # 0 in background
-    chars = max(16, int((width - indent_px) / (CHAR_PX * scale)))
+    chars = max(16, int((region_width() - indent_px) / (CHAR_PX * ui_scale())))
     return textwrap.wrap(text, chars) or [""]
 
 
 def wrapped_label(layout, context, text: str, icon: str = 'NONE') -> None:
     col = layout.column(align=True)
     for i, line in enumerate(wrap(context, text)):
-        col.label(text=line, icon=icon if i == 0 else 'BLANK1')
+        col.label(text=line, icon=icon if i == 0 or icon == 'NONE' else 'BLANK1')   # lines under the first
 
 
 def preset_folders() -> list[str]:

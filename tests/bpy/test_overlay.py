@@ -3,13 +3,16 @@ writes for that frame (same boxes to 0.5 px, same visibility and keypoints), com
 the preview left it, and the camera frame it draws on agrees with the record's K."""
 
 import json
+import time
 
 import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from synthkiln.addon.bridge import background  # noqa: E402
 from synthkiln.addon.bridge.overlay import label_record  # noqa: E402
+from synthkiln.addon.core.errors import UserError  # noqa: E402
 from synthkiln.addon.core.labels.overlay import CameraFrame, record_shapes  # noqa: E402
 from tests.helpers.tiny_scene import tiny_tabletop  # noqa: E402
 
@@ -88,3 +91,42 @@ def test_the_camera_frame_agrees_with_the_records_camera(tabletop):
         uv = K @ np.array([p[0], -p[1], -p[2]])
         on_frame = frame.to_region([uv[:2] / uv[2]])[0]
         np.testing.assert_allclose(on_frame, p[:2] * d / -p[2], atol=1e-6)
+
+
+def _wait(job, timeout=300.0):
+    end = time.monotonic() + timeout
+    while (record := job.result()) is None:
+        assert time.monotonic() < end, "the label worker took too long"
+        time.sleep(0.1)
+    return record
+
+
+def test_a_label_worker_computes_the_same_record_without_touching_the_scene(tabletop, tmp_path):
+    """The overlay's label job: the record of ``label_record`` from a worker on a copy of the file."""
+    scene = tabletop
+    before = {o.name: np.array(o.matrix_world) for o in scene.objects}
+    job = background.start_labels(1, "synthkiln.addon", tmp_path)
+    try:
+        got = _wait(job)
+    finally:
+        job.close()
+    assert not job.folder.exists() and not job.copy.exists()
+    for o in scene.objects:
+        np.testing.assert_allclose(np.array(o.matrix_world), before[o.name], atol=1e-7)
+    want = label_record(scene, 1)
+    assert [(o["name"], o["bbox"], o["area"], o["visibility"]) for o in got["objects"]] == \
+        [(o["name"], o["bbox"], o["area"], o["visibility"]) for o in want["objects"]]
+    for g, w in zip(got["objects"], want["objects"]):
+        if w["amodal_bbox"] is not None:
+            assert np.abs(np.array(g["amodal_bbox"]) - w["amodal_bbox"]).max() < 1e-3
+
+
+def test_a_failing_label_worker_says_why(tabletop, tmp_path):
+    pose = tabletop.synthkiln.recipe.randomizers.objects[0].object_pose
+    pose.scale.kind, pose.scale.min, pose.scale.max = "uniform", 2.0, 1.0     # invalid: min > max
+    job = background.start_labels(1, "synthkiln.addon", tmp_path)
+    try:
+        with pytest.raises(UserError, match="labels of frame 1: .*min 2.0 is greater"):
+            _wait(job)
+    finally:
+        job.close()

@@ -3,20 +3,16 @@ against OpenCV (``cv2.projectPoints``, ``cv2.undistortPointsIter``) with the rec
 the full effect stack writes deterministic files; a muted sensor stack leaves every file byte-identical."""
 
 import copy
-import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers.known_scene import H, RECIPE, W, build_known_scene
+from tests.helpers.known_scene import H, RECIPE, W
+from tests.helpers.sensor_jobs import EFFECTS, LENS, record, render_job
 
 cv2 = pytest.importorskip("cv2")
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
-
-LENS = {"type": "lens_distortion", "k1": -0.3, "k2": 0.08, "p1": 0.002, "p2": -0.001}
-EFFECTS = [{"type": t} for t in ("chromatic_aberration", "blur", "vignetting", "exposure", "sensor_noise",
-                                 "white_balance", "tone", "resize", "jpeg")]
 
 
 def _add_corner_keypoints():
@@ -30,19 +26,7 @@ def _add_corner_keypoints():
 
 
 def _render(tmp_path_factory, name, recipe_data):
-    import bpy
-    from synthkiln.addon.bridge import recipe as stored
-    from synthkiln.addon.core.recipe.model import recipe_from_data
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    build_known_scene(scene)
-    _add_corner_keypoints()
-    recipe = recipe_from_data(recipe_data)
-    out = tmp_path_factory.mktemp(name)
-    recipe.output.directory = str(out)
-    stored.write_recipe(scene, recipe)
-    assert bpy.ops.synthkiln.render_dataset() == {"FINISHED"}
-    return scene, recipe, out
+    return render_job(tmp_path_factory, name, recipe_data, setup=lambda scene: _add_corner_keypoints())
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +35,6 @@ def distorted(addon_registered, tmp_path_factory):
     data["randomizers"] = {"sensor": [LENS]}
     data["output"]["frames"] = 1
     return _render(tmp_path_factory, "distorted", data)
-
-
-def _record(out, i=0):
-    return json.loads((out / f"frames/{i:06d}.json").read_text())
 
 
 def _cv(rec):
@@ -72,7 +52,7 @@ def _project(points_world, K, dist, w2c):
 
 def test_record_holds_distortion_next_to_k(distorted):
     _, _, out = distorted
-    rec = _record(out)
+    rec = record(out)
     assert (rec["width"], rec["height"]) == (W, H)
     assert rec["camera"]["distortion"] == {"model": "brown_conrady", "coefficients": [-0.3, 0.08, 0.002, -0.001, 0.0]}
     applied = next(v for k, v in rec["applied"].items() if k.startswith("sensor/"))
@@ -85,7 +65,7 @@ def test_record_holds_distortion_next_to_k(distorted):
 def test_keypoints_match_cv2_project_points(distorted):
     import bpy
     _, _, out = distorted
-    rec = _record(out)
+    rec = record(out)
     K, dist, w2c = _cv(rec)
     cube = next(o for o in rec["objects"] if o["name"] == "Cube")
     names = [k["name"] for k in cube["keypoints"]]
@@ -105,7 +85,7 @@ def test_keypoints_match_cv2_project_points(distorted):
 def test_amodal_boxes_match_cv2(distorted):
     import bpy
     _, _, out = distorted
-    rec = _record(out)
+    rec = record(out)
     K, dist, w2c = _cv(rec)
     dg = bpy.context.evaluated_depsgraph_get()
     for o in rec["objects"]:
@@ -124,7 +104,7 @@ def test_mask_and_boxes_match_a_cv2_warp_of_the_wide_render(distorted, tmp_path)
     from synthkiln.addon.bridge import camera, render
     from synthkiln.addon.bridge.pipeline import FrameJob
     scene, recipe, out = distorted
-    rec = _record(out)
+    rec = record(out)
     K, dist, _ = _cv(rec)
     mx, my = next(v for k, v in rec["applied"].items() if k.startswith("sensor/"))["margins"]
     job = FrameJob(scene, recipe).prepare()
@@ -155,43 +135,25 @@ def test_full_stack_is_deterministic_and_muted_stack_changes_nothing(addon_regis
     full["randomizers"] = {"sensor": [LENS, *EFFECTS]}
     _, _, a = _render(tmp_path_factory, "full_a", full)
     _, _, b = _render(tmp_path_factory, "full_b", full)
-    rec = _record(a)
+    rec = record(a)
     assert set(rec["values"]) >= {f"sensor/{e['type']}" for e in EFFECTS}
     for f in rec["files"].values():
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
-    assert _record(a) == _record(b)
+    assert record(a) == record(b)
 
     muted = copy.deepcopy(base)
     muted["randomizers"] = {"sensor": [{**LENS, "enabled": False}, {"type": "sensor_noise", "enabled": False}]}
     _, _, plain = _render(tmp_path_factory, "plain", base)
     _, _, off = _render(tmp_path_factory, "muted", muted)
-    rec = _record(plain)
+    rec = record(plain)
     for f in [*rec["files"].values(), "frames/000000.json"]:
         assert (plain / f).read_bytes() == (off / f).read_bytes(), f
     assert "clean" not in rec["files"] and not (plain / "clean").exists()
 
     # the full stack's frame kept a clean thumbnail: the render before the stack, here the plain render
-    clean = np.asarray(Image.open(a / _record(a)["files"]["clean"]).convert("RGB"), np.float64)
+    clean = np.asarray(Image.open(a / record(a)["files"]["clean"]).convert("RGB"), np.float64)
     plain_img = np.asarray(Image.open(plain / rec["files"]["image"]).convert("RGB"), np.float64)
-    stored = np.asarray(Image.open(a / _record(a)["files"]["image"]).convert("RGB"), np.float64)
+    stored = np.asarray(Image.open(a / record(a)["files"]["image"]).convert("RGB"), np.float64)
     assert clean.shape == plain_img.shape and stored.shape == plain_img.shape       # 160 x 120: not shrunk
     diff = np.abs(clean - plain_img)              # the same view; 1 sample: the noisy cube's pixels differ
     assert np.median(diff) <= 1 and diff.mean() < np.abs(stored - plain_img).mean() / 2
-
-
-def test_render_preview_is_the_stored_image(addon_registered, tmp_path_factory):
-    """Render Preview shows the frame as a dataset run stores it: the same bytes, sensor stack included."""
-    import bpy
-    from synthkiln.addon.bridge.preview import render_preview
-    data = copy.deepcopy(RECIPE)
-    data["output"]["frames"] = 1
-    data["randomizers"] = {"sensor": [LENS, *EFFECTS]}
-    scene, _, out = _render(tmp_path_factory, "preview", data)
-    root, rec = render_preview(scene, 0)
-    stored = _record(out)
-    assert (root / rec["files"]["image"]).read_bytes() == (out / stored["files"]["image"]).read_bytes()
-    assert rec["objects"] == stored["objects"] and rec["camera"] == stored["camera"]
-    assert bpy.ops.synthkiln.render_preview() == {"FINISHED"}
-    assert not root.exists()                   # the next preview replaced the last one's folder
-    image = bpy.data.images["SynthKiln Last Frame"]
-    assert tuple(image.size) == (W, H)

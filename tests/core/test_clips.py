@@ -49,6 +49,7 @@ def test_clip_fields_change_the_job_only_for_clip_jobs():
     a, b = recipe_from_data({}), recipe_from_data({"output": {"clip_length": 9}})
     assert recipe_hash(a) == recipe_hash(b)        # a still job: older datasets keep their identity
     assert recipe_hash(recipe_from_data({"output": {"clips": 2}})) != recipe_hash(a)
+    assert recipe_hash(recipe_from_data({"render": {"motion_blur": True}})) != recipe_hash(a)
 
 
 @pytest.mark.parametrize("total, unit, n", [(15, 5, 2), (15, 5, 3), (15, 5, 4), (12, 4, 5), (7, 3, 2), (0, 4, 2)])

@@ -258,7 +258,7 @@ def test_k8s_indexed_job():
     assert c["image"] == "reg.example/synthkiln:1"
     assert c["command"] == [FULL.python, *FULL.render_args("JOB_COMPLETION_INDEX")]
     assert parse_render(c["command"][1:])["shard"] == "JOB_COMPLETION_INDEX/3"
-    assert c["resources"] == {"requests": {"cpu": "4", "memory": "8Gi"}}
+    assert c["resources"] == {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "4"}}   # the pod's cores
     assert c["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
     assert pod["volumes"] == [{"name": "data", "persistentVolumeClaim": {"claimName": "datasets"}}]
     assert spec["template"]["metadata"]["labels"] == m["metadata"]["labels"]
@@ -360,7 +360,7 @@ def test_k8s_gpu_limits_and_node_selector():
     assert pod["containers"][0]["resources"] == {"limits": {"nvidia.com/gpu": 2}}
     assert pod["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H200"}
     amd = core.k8s_job(GPU, image="x", cpu="4", gpu_resource="amd.com/gpu")["spec"]["template"]["spec"]
-    assert amd["containers"][0]["resources"] == {"requests": {"cpu": "4"}, "limits": {"amd.com/gpu": 2}}
+    assert amd["containers"][0]["resources"] == {"requests": {"cpu": "4"}, "limits": {"cpu": "4", "amd.com/gpu": 2}}
     assert "nodeSelector" not in amd
     assert "resources" not in core.k8s_job(PLAIN, image="x")["spec"]["template"]["spec"]["containers"][0]
 

@@ -140,16 +140,13 @@ def scroll(pages, down=True):
             (bpy.ops.view2d.scroll_down if down else bpy.ops.view2d.scroll_up)(page=True)
 
 
-def own_tab(panel_ids, tab):
-    """Show panels (a parent first, then its children) alone in a tab of their own, open: a screenshot of one
-    panel without scrolling to it (Blender has no API to open or scroll to a registered panel)."""
-    classes = [getattr(bpy.types, p) for p in panel_ids]
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
-    for cls in classes:
-        cls.bl_category = tab
-        cls.bl_options = set()
-        bpy.utils.register_class(cls)
+def own_tab(panel_id, tab):
+    """Show a panel, open, alone in a tab of its own: a copy of its class under a new id (Blender remembers
+    the original closed, and has no API to open or scroll to a registered panel), drawn by the same code."""
+    cls = getattr(bpy.types, panel_id)
+    shot = type(f"{panel_id}_shot", (cls,), {"bl_idname": f"{panel_id}_shot", "bl_category": tab,
+                                              "bl_options": set()})
+    bpy.utils.register_class(shot)
     sidebar(True)                               # the tab exists once the sidebar drew it: pick it after a yield
 
 
@@ -214,19 +211,23 @@ def script():
     if 'RUNNING_MODAL' not in ret:
         raise RuntimeError(f"render_dataset did not start modally: {sorted(ret)}")
     win, *_ = view3d()
+    stuck = None
     while True:
         yield 0.25
         running = [op.bl_idname for op in win.modal_operators]
         if not any(i in ("SYNTHKILN_OT_render_dataset", "synthkiln.render_dataset") for i in running):
             break
         if time.monotonic() - t0 > CFG["render_timeout_s"]:
-            raise RuntimeError(f"Render Dataset still running after {CFG['render_timeout_s']} s: {running}")
-    results["render_s"] = round(time.monotonic() - t0, 2)
-    log(f"render_dataset finished in {results['render_s']} s")
-    yield 0.5
-    screenshot("rendered")
-    call("open_output", optional=True) if CFG.get("open_output") else None
-    call("open_report", optional=True)       # builds gui_out/report and hands it to $BROWSER (a recorder)
+            # the session still takes its later screenshots; it fails at its end
+            stuck = f"Render Dataset still running after {CFG['render_timeout_s']} s: {running}"
+            break
+    if stuck is None:
+        results["render_s"] = round(time.monotonic() - t0, 2)
+        log(f"render_dataset finished in {results['render_s']} s")
+        yield 0.5
+        screenshot("rendered")
+        call("open_output", optional=True) if CFG.get("open_output") else None
+        call("open_report", optional=True)       # builds gui_out/report and hands it to $BROWSER (a recorder)
     scroll(12, down=False)                       # the Run panel is the first: at the top, whatever was open
     yield 0.5
     screenshot("run")
@@ -237,7 +238,7 @@ def script():
         scans = Path(ext.__file__).parent / "asset_library" / "scans"
         call("asset_source_add", optional=True, directory=str(scans) + "/", filepath=str(scans) + "/")
         call("asset_categories_add", optional=True)
-        own_tab(["SYNTHKILN_PT_assets", "SYNTHKILN_PT_assets_more"], "SynthKiln Assets")
+        own_tab("SYNTHKILN_PT_assets", "SynthKiln Assets")
         yield 1.0
         _, _, ui, _ = view3d()
         ui.active_panel_category = "SynthKiln Assets"
@@ -252,6 +253,8 @@ def script():
             bpy.ops.wm.call_menu(name="SYNTHKILN_MT_presets")
         yield 1.0
         screenshot("presets")
+    if stuck is not None:
+        raise RuntimeError(stuck)
 
 
 def tick(gen=script()):

@@ -114,6 +114,8 @@ def script():
         yield 0.25
         assert time.monotonic() - t0 < CFG["render_timeout_s"], "Render Dataset still running"
     results["render_s"] = round(time.monotonic() - t0, 2)
+    yield 0.5
+    results["modal_after"] = [op.bl_idname for w in wm.windows for op in w.modal_operators]
     results["render_status"] = state.render_status
     results["render_done"] = [state.render_done, state.render_total]
     results["scene_unchanged"] = before == {o.name: [list(r) for r in o.matrix_world]
@@ -122,6 +124,37 @@ def script():
                                 if a.type == 'IMAGE_EDITOR' and a.spaces.active.image]
     yield 1.0
     screenshot("bg_done")
+
+    # -- Stop Render mid-way (what Esc does), then Render Dataset again resumes --
+    state.recipe.output.directory = CFG["stop_dir"]
+    with override():
+        bpy.ops.synthkiln.render_dataset('INVOKE_DEFAULT')
+    t0 = time.monotonic()
+    while state.render_running and state.render_done < 2:
+        yield 0.1
+        assert time.monotonic() - t0 < CFG["render_timeout_s"], "no frame came"
+    bpy.ops.synthkiln.render_stop()
+    stop = {"done_at_stop": state.render_done}
+    while state.render_running:
+        yield 0.1
+    stop["status"] = state.render_status
+    stop["records"] = len(list(Path(CFG["stop_dir"], "frames").glob("*.json")))
+    stop["temp_files"] = [p.name for p in Path(CFG["stop_dir"]).rglob("*.sk-tmp")]
+    with override():
+        bpy.ops.synthkiln.render_dataset('INVOKE_DEFAULT')
+    while state.render_running:
+        yield 0.25
+    stop["resumed_status"] = state.render_status
+    stop["resumed_done"] = [state.render_done, state.render_total]
+    results["stop"] = stop
+    save()
+
+    # -- the toggle in the 3D view's Overlays popover --
+    win, area, region = view3d()
+    with override():
+        bpy.ops.wm.call_panel(name="VIEW3D_PT_overlay", keep_open=False)
+    yield 1.0
+    screenshot("popover")
 
 
 def tick(gen=script()):

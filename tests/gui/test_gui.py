@@ -133,7 +133,7 @@ def session(request, extension_zip) -> Session:
     (run / "preset.yaml").write_text(yaml.safe_dump(_preset(str(inner / "gui_out")), sort_keys=False))
     (run / "config.json").write_text(json.dumps({
         "run_dir": str(inner), "preset": str(inner / "preset.yaml"), "randomizers": ADD,
-        "render_timeout_s": 240}))
+        "render_timeout_s": int(os.environ.get("SYNTHKILN_GUI_RENDER_TIMEOUT", "240"))}))
 
     t0 = time.monotonic()
     with chroot.locked(suite), chroot.mounted(root):
@@ -148,8 +148,8 @@ def session(request, extension_zip) -> Session:
                 continue
             s = Session(suite, run, run, {}, {}, results)
             left, top, right, bottom = s.sidebar_box(shot)
-            if shot == "presets":           # a popup at the pointer: the top-left of the screen
-                left, top, right, bottom = 0, 0, 800, 450
+            if shot == "presets":           # a popup at the pointer, which Xvfb starts mid-screen
+                left, top, right, bottom = 600, 250, 1400, 900
             crop = Image.open(run / f"{shot}.png").crop((left, top, right, bottom))
             crop.resize((crop.width * 3, crop.height * 3), Image.LANCZOS).save(run / f"{shot}_sidebar_x3.png")
             proc = subprocess.run(["timeout", "120", *chroot.chroot_cmd(

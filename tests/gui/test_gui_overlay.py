@@ -73,23 +73,24 @@ def session(request, extension_zip):
     data["output"] = {**data.get("output", {}), "directory": str(inner / "out"), "frames": FRAMES, "seed": 5}
     (run / "preset.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     (run / "config.json").write_text(json.dumps({"run_dir": str(inner), "preset": str(inner / "preset.yaml"),
-                                                 "render_timeout_s": 300}))
+                                                 "stop_dir": str(inner / "stopped"), "render_timeout_s": 300}))
     with chroot.locked(suite), chroot.mounted(root):
         subprocess.run(["timeout", "-k", "10", "600",
                         *chroot.chroot_cmd(root, ["sh", str(inner / "inside.sh"), str(inner), "480"])], check=False)
         results = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else {}
-        ocr = ""
-        if "overlay" in results.get("screenshots", {}):
-            Image.open(run / "overlay.png").resize((3200, 1800), Image.LANCZOS).save(run / "overlay_x2.png")
-            proc = subprocess.run(["timeout", "120", *chroot.chroot_cmd(
-                root, ["tesseract", str(inner / "overlay_x2.png"), "-", "--psm", "11"])], capture_output=True, text=True)
-            ocr = proc.stdout
+        ocr = {}
+        for shot in ("overlay", "popover"):         # OCR inside the chroot (tesseract lives there), 2x enlarged
+            if shot in results.get("screenshots", {}):
+                Image.open(run / f"{shot}.png").resize((3200, 1800), Image.LANCZOS).save(run / f"{shot}_x2.png")
+                ocr[shot] = subprocess.run(["timeout", "120", *chroot.chroot_cmd(
+                    root, ["tesseract", str(inner / f"{shot}_x2.png"), "-", "--psm", "11"])],
+                    capture_output=True, text=True).stdout
     art = ROOT / "gui_artifacts" / f"overlay-{suite}"
     if art.exists():
         shutil.rmtree(art)
     shutil.copytree(run, art, ignore=shutil.ignore_patterns("home", "synthkiln.zip"))
     shutil.rmtree(run)
-    (art / "ocr.txt").write_text(ocr)
+    (art / "ocr.json").write_text(json.dumps(ocr, indent=1))
     return {"art": art, "results": results, "ocr": ocr, "log": (art / "gui.log").read_text(errors="replace")
             if (art / "gui.log").is_file() else ""}
 
@@ -125,7 +126,7 @@ def test_overlay_draws_the_records_boxes(session):
             hits += 1
     assert hits >= max(1, len(objects) // 2), (hits, objects)
     words = {o["category"] for o in objects}
-    assert any(w in session["ocr"].lower() for w in words), (words, session["ocr"])
+    assert any(w in session["ocr"].get("overlay", "").lower() for w in words), (words, session["ocr"])
 
 
 def test_background_render_keeps_the_ui_responsive(session):
@@ -140,3 +141,16 @@ def test_background_render_keeps_the_ui_responsive(session):
     out = session["art"] / "out"
     assert len(list((out / "frames").glob("*.json"))) == FRAMES
     assert (out / "exports" / "coco" / "annotations.json").is_file()
+
+
+def test_stop_keeps_whole_frames_and_render_resumes(session):
+    stop = session["results"]["stop"]
+    assert stop["status"].startswith("Cancelled after"), stop
+    assert 2 <= stop["records"] < FRAMES and stop["temp_files"] == [], stop
+    assert stop["resumed_status"] == "Done" and stop["resumed_done"] == [FRAMES, FRAMES], stop
+    assert len(list((session["art"] / "stopped" / "frames").glob("*.json"))) == FRAMES
+
+
+def test_the_toggle_is_in_the_overlays_popover(session):
+    text = session["ocr"].get("popover", "").lower()
+    assert "synthkiln labels" in text, text

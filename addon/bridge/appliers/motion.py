@@ -5,7 +5,8 @@ A motion type keys the clip frames its values were evaluated at (t-1, t, t+1) on
 backward flow) and motion blur see the real motion while the frame stays reproducible alone. Objects move
 through their *delta* transforms, which no other randomizer touches, so the start pose the other types set
 is never overwritten and nothing drifts from frame to frame; light energies are keyed as factors of the
-energy the lighting group set. ``reset`` takes the keys away before the next frame is applied.
+energy the lighting group set. Several motion types on one object add up (offsets add, turns compose,
+light factors multiply). ``reset`` takes the keys away before the next frame is applied.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def reset(scene) -> None:
             _unkey(obj, OBJECT_PATHS)
             obj.delta_location = (0.0, 0.0, 0.0)
             obj.delta_rotation_euler = (0.0, 0.0, 0.0)
+    _Keyed.transforms, _Keyed.factors = {}, {}
     changed = False
     for light in bpy.data.lights:
         if light.get(MOVED):
@@ -81,13 +83,26 @@ def _mark(idb, frames) -> None:
     idb["sk_motion_frames"] = [scene_frame(t) for t in frames]
 
 
-def key_transform(obj, frames, locations, rotations) -> None:
-    """Key ``obj``'s delta location (parent axes, m) and delta rotation (XYZ Euler, rad) at clip ``frames``."""
+class _Keyed:
+    """What this frame's motion types keyed so far, so several on one object add up: {object or light name:
+    {clip frame: (offset, turn)}} and {light name: {clip frame: energy factor}}. Emptied by ``reset``."""
+    transforms: dict[str, dict[int, tuple[Vector, Matrix]]] = {}
+    factors: dict[str, dict[int, float]] = {}
+
+
+def key_transform(obj, frames, locations, turns) -> None:
+    """Key ``obj``'s delta location (parent axes, m) and delta rotation (3×3 in parent axes) at clip
+    ``frames``; a second motion on the same object this frame adds its offset and composes its turn."""
     _mark(obj, frames)
+    mode = obj.rotation_mode if len(obj.rotation_mode) == 3 else "XYZ"
+    done = _Keyed.transforms.setdefault(obj.name, {})
     with linear_keys():
-        for t, loc, rot in zip(frames, locations, rotations):
+        for t, loc, turn in zip(frames, locations, turns):
+            before_loc, before_turn = done.get(t, (Vector((0.0, 0.0, 0.0)), Matrix.Identity(3)))
+            loc, turn = before_loc + Vector(loc), turn @ before_turn
+            done[t] = (loc, turn)
             obj.delta_location = loc
-            obj.delta_rotation_euler = rot
+            obj.delta_rotation_euler = turn.to_euler(mode)
             for path in OBJECT_PATHS:
                 obj.keyframe_insert(path, frame=scene_frame(t))
 
@@ -103,12 +118,11 @@ def to_parent(obj, world: Matrix) -> Matrix:
     return _parent_axes(obj).inverted() @ world
 
 
-def turn_in_parent(obj, turn: Matrix) -> Euler:
+def turn_in_parent(obj, turn: Matrix) -> Matrix:
     """A world turn applied before the object's rotation as its delta rotation: Blender composes the
     world rotation as parent · delta · rotation, so delta = P⁻¹ · turn · P."""
     P = _parent_axes(obj)
-    mode = obj.rotation_mode if len(obj.rotation_mode) == 3 else "XYZ"
-    return (P.inverted() @ turn @ P).to_euler(mode)
+    return P.inverted() @ turn @ P
 
 
 def _axes(obj, scene, frame: str) -> Matrix:
@@ -180,7 +194,9 @@ class LightMotion(Applier):
                     light[REST_ENERGY] = light.energy
                 base = light[REST_ENERGY]
                 _mark(light, m["frames"])
+                done = _Keyed.factors.setdefault(light.name, {})     # several changes multiply
                 for t, factor in zip(m["frames"], m["factor"]):
-                    light.energy = base * factor
+                    done[t] = done.get(t, 1.0) * factor
+                    light.energy = base * done[t]
                     light.keyframe_insert("energy", frame=scene_frame(t))
         return None

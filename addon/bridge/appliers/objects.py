@@ -205,10 +205,12 @@ class Distractors(Applier):
             set_pose(obj, v)
             obj.pass_index = 0        # background in the masks, always
             if v["visible"]:
-                node = principled(obj.material_slots[0].material if obj.material_slots else None)
+                mat = obj.material_slots[0].material if obj.material_slots else None
+                node = principled(mat)
                 if node is not None:
                     node.inputs["Base Color"].default_value = (*v["color"], 1.0)
                     node.inputs["Roughness"].default_value = v["roughness"]
+                    mat.diffuse_color = (*v["color"], 1.0)      # Solid shading shows it too
 
 
 # -- physics drop ---------------------------------------------------------------------------------

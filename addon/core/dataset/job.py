@@ -168,6 +168,8 @@ def recipe_hash(recipe: Recipe) -> str:
     # where a frame is computed, not what it shows: labels are identical on any device (pixels differ only by
     # noise), so a GPU farm may finish a CPU job and `auto` may land on either
     data["render"] = {k: v for k, v in data["render"].items() if k not in ("device", "gpu_backend", "threads")}
+    if not data["render"].get("motion_blur"):
+        data["render"].pop("motion_blur", None)
     if not out.get("clips"):      # a still job (issue 19) keeps older datasets' identity
         out.pop("clips", None)
         out.pop("clip_length", None)

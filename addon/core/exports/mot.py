@@ -38,7 +38,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from ..dataset.records import categories
+from ..dataset.records import ID_STRIDE, categories
 from .clips import ClipFrame, Trajectory, ignored, number, require_clip, track_id
 from .common import Context, write_text
 
@@ -63,7 +63,8 @@ class MotWriter:
         self.ctx, self.out = ctx, out
         self.cat_ids = {c["name"]: c["id"] for c in ctx.categories}
         names = {c["id"]: " ".join(c["name"].split()) for c in categories(ctx.manifest)}
-        self.labels = "".join(f"{names.get(i, f'unused-{i}')}\n" for i in range(1, max(names, default=0) + 1))
+        last = min(max(names, default=0), ID_STRIDE - 1)        # a hand-made manifest's id 10**9: no 1 GB file
+        self.labels = "".join(f"{names.get(i, f'unused-{i}')}\n" for i in range(1, last + 1))
         self.seqs: dict[int, _Sequence] = {}
         self.subset_of: dict[int, str] = {}
 

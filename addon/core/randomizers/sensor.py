@@ -7,8 +7,8 @@ from __future__ import annotations
 GROUP_DOC = """\
 Applied to the frame's one render, in numpy, after Cycles (`core/sensor`): lens distortion first (the frame is
 rendered wider and every label follows the warp), then the linear-light effects, then the display effects, each
-in stack order. Every draw is in the frame record; a frame with no enabled sensor randomizer is byte-identical
-to a plain render. *Render Preview* (the button beside Preview Frame) renders the previewed frame as the dataset
+in stack order. Every draw is in the frame record; a frame with no enabled sensor randomizer (or only
+`defocus`, below) is byte-identical to a plain render. *Render Preview* (the button beside Preview Frame) renders the previewed frame as the dataset
 stores it, effects included. The dataset report plots each drawn field over the frames and shows clean renders
 beside the stored images: about 48 frames of a job (every frame of a small one) keep a small thumbnail of the
 render before the stack in `clean/` (`files.clean` in the record). Cost: the `dashcam.yaml` stack takes about
@@ -18,10 +18,11 @@ render before the stack in `clean/` (`files.clean` in the record). Cost: the `da
 0.2 (skewness lam / (lam + r^2)^1.5 for lam electrons, read noise r) it draws one Gaussian of the same mean and
 variance: every pixel, once the read noise is 2 electrons or more.
 
+`defocus` is the one type that acts before the render: it sets Cycles' depth of field on the scene camera
+(f-stop, focus on a labelled target or at a distance, a focus error), after the camera group (it overrides
+`camera_shell`'s `dof`). The blur is Cycles' own; masks and boxes are the render's Object Index pass as always.
+
 Not sensor draws:
-- **Defocus** is Cycles' depth of field: `camera_shell`'s `dof` and `fstop` (drawn per frame, focused on the
-  look-at point). It changes the render itself, so it belongs to the camera group; the masks are the render's
-  Object Index pass as always.
 - **Motion blur** is Cycles' own (the scene's render setting); it is turned off when `output.flow` is on,
   because Cycles then writes an empty vector pass. No shutter distribution yet.
 - **Rolling shutter** is out of scope for now: it needs the scene at several times within one exposure (a
@@ -194,3 +195,25 @@ class Resize(_Sensor):
 
     def sample(self, rng, ctx):
         return {"factor": self.factor.sample(rng)}
+
+
+@dataclass
+class Defocus(_Sensor):
+    """Depth of field as a sensor draw: Cycles renders through an aperture of a drawn f-stop, focused on a
+    labelled target picked per frame (or at a drawn distance), missing it by a drawn share. Unlike the other
+    sensor types it acts on the render itself (set on the scene camera before Cycles runs, after the camera
+    group, whose `dof` it overrides); labels are the render's as always."""
+    TYPE: ClassVar[str] = "defocus"         # in core.sensor's SCENE_SIDE: it changes the render, not the image
+
+    fstop: Distribution = fld(parse({"log_uniform": [1.4, 8.0]}), "Aperture f-stop (smaller: shallower focus)",
+                              min=0.1, max=128.0)
+    focus: Literal["target", "distance"] = fld("target", "target: a labelled target in front of the camera, "
+                                                         "picked per frame; distance: at `distance`")
+    distance: Distribution = fld(uni(1.0, 10.0), "Focus distance when focus is distance, or no target is in "
+                                                 "front of the camera (m)", min=0.01)
+    focus_error: Distribution = fld(parse({"normal": [0.0, 0.03], "clip": [-0.2, 0.2]}),
+                                    "Missed focus: the focus distance times 1 + this", min=-0.9, max=10.0)
+
+    def sample(self, rng, ctx):
+        return {"fstop": self.fstop.sample(rng), "distance": self.distance.sample(rng),
+                "focus_error": self.focus_error.sample(rng), "pick": float(rng.random())}

@@ -108,6 +108,8 @@ class RenderSettings:
         "(fast) to cleanest (final); explicit fields below override it")
     max_bounces: int = fld(-1, "Light path bounces (-1: the profile's)", min=-1, max=1024)
     view_transform: Literal["Standard", "AgX", "Filmic"] = fld("AgX", "Colour view transform of the RGB image")
+    motion_blur: bool = fld(False, "Motion blur along the keyed motion of a clip job (off while output.flow is on: "
+                                   "Cycles then writes an empty Vector pass)")
 
 
 EXPORT_FORMATS = ("coco", "yolo", "yolo-seg", "voc", "kitti", "mot", "kitti_tracking", "video")

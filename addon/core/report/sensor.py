@@ -20,7 +20,7 @@ from ..sensor.lens import MODELS
 # A lens's coefficients by their OpenCV names, in the record's order.
 COEFFICIENTS = {"brown_conrady": ("k1", "k2", "p1", "p2", "k3"), "fisheye": ("k1", "k2", "k3", "k4")}
 assert set(COEFFICIENTS) == set(MODELS)
-NOT_DRAWS = {"seed"}
+NOT_DRAWS = {"seed", "pick"}     # stream keys and pickers (defocus's target), not parameters
 CLEAN_PAIRS = 6         # clean-vs-sensor pairs shown
 
 

@@ -3,6 +3,6 @@ frame's one render in numpy, never in Blender. ``lens`` is geometric (it also mo
 change only the RGB image, ``labels`` recomputes the geometric labels through the distortion, and ``plan``
 / ``process`` here tie one frame's recorded draws together."""
 
-from .pipeline import LENS, SensorPlan, clean_thumbnail, encode_image, keeps_clean, plan, process
+from .pipeline import LENS, SCENE_SIDE, SensorPlan, clean_thumbnail, encode_image, keeps_clean, plan, process
 
-__all__ = ["LENS", "SensorPlan", "clean_thumbnail", "encode_image", "keeps_clean", "plan", "process"]
+__all__ = ["LENS", "SCENE_SIDE", "SensorPlan", "clean_thumbnail", "encode_image", "keeps_clean", "plan", "process"]

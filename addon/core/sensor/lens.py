@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MODELS = {"brown_conrady": 5, "fisheye": 4}
+COARSE = 4              # the undistortion is solved on every COARSE-th pixel first, then refined
 _SLOPE_MIN = 0.2          # where the radial map's slope drops below this, the lens is taken as ending
 
 
@@ -111,12 +112,12 @@ class Distortion:
         """Distorted -> undistorted normalised coordinates by Newton's method (what ``cv2.undistortPoints``
         approximates by fixed-point steps), from ``guess`` if given. Raises ``LensError`` where no point
         inside the lens's valid radius maps there: the image would need rays the lens model does not
-        describe. A large 2D grid is solved on every 8th point first, and that, interpolated, starts Newton
-        on the rest: one or two steps then reach full precision (a 640x480 map in ~25 ms, not ~120)."""
+        describe. A large 2D grid is solved on every ``COARSE``-th point first (itself the same way), and that,
+        interpolated, starts Newton on the rest: one step then reaches full precision."""
         xd, yd = np.asarray(xd, np.float64), np.asarray(yd, np.float64)
         if guess is None and xd.ndim == 2 and min(xd.shape) > 64 and self.model == "brown_conrady":
-            rows = np.unique(np.r_[np.arange(0, xd.shape[0], 8), xd.shape[0] - 1])
-            cols = np.unique(np.r_[np.arange(0, xd.shape[1], 8), xd.shape[1] - 1])
+            rows = np.unique(np.r_[np.arange(0, xd.shape[0], COARSE), xd.shape[0] - 1])
+            cols = np.unique(np.r_[np.arange(0, xd.shape[1], COARSE), xd.shape[1] - 1])
             cx, cy = self.undistort(xd[np.ix_(rows, cols)], yd[np.ix_(rows, cols)], iterations)
             guess = (_interpolate(cx, rows, cols, xd.shape), _interpolate(cy, rows, cols, xd.shape))
         lim = self.valid_radius()
@@ -135,29 +136,73 @@ class Distortion:
             r = np.tan(theta)
             s = np.divide(r, rd, out=np.ones_like(rd), where=rd > 0)
             return xd * s, yd * s
-        k1, k2, p1, p2, k3 = self.coefficients
-        x, y = (xd.copy(), yd.copy()) if guess is None else guess
-        err = np.inf
-        for _ in range(iterations + 1):
-            xx, yy, xy = x * x, y * y, x * y
-            r2 = xx + yy
-            radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
-            fx = x * radial + (2 * p1) * xy + p2 * (r2 + 2 * xx) - xd
-            fy = y * radial + p1 * (r2 + 2 * yy) + (2 * p2) * xy - yd
-            err = max(np.abs(fx).max(initial=0.0), np.abs(fy).max(initial=0.0))
-            if err < 1e-10:                              # 1e-10 of the focal length: far below a pixel
-                break                                    # quadratic convergence: usually 4-6 steps
-            dradial = 2 * (k1 + r2 * (2 * k2 + r2 * 3 * k3))      # d radial / d(r2) * 2: times x or y below
-            a = radial + xx * dradial + 2 * p1 * y + 6 * p2 * x
-            b = xy * dradial + 2 * p1 * x + 2 * p2 * y        # the Jacobian is symmetric: b = c
-            d = radial + yy * dradial + 6 * p1 * y + 2 * p2 * x
-            det = a * d - b * b
-            det[np.abs(det) < 1e-12] = 1e-12
-            x, y = x - (d * fx - b * fy) / det, y - (a * fy - b * fx) / det
+        x, y = (xd.copy(), yd.copy()) if guess is None else (np.array(guess[0], np.float64), np.array(guess[1], np.float64))
+        err = _newton_brown(self.coefficients, x, y, xd, yd, iterations)
         if xd.size and (not np.isfinite(err) or err > 1e-7 or np.sqrt((x * x + y * y).max()) > lim):
             raise LensError("the distortion folds over inside the image (its radial polynomial turns back): "
                             "use smaller coefficients or a longer focal length")
         return x, y
+
+
+def _newton_brown(c: tuple, x: np.ndarray, y: np.ndarray, xd: np.ndarray, yd: np.ndarray, iterations: int) -> float:
+    """Newton's method on Brown-Conrady's forward map, in place on ``x``, ``y`` (every operation writes into
+    a few buffers: full-size temporaries would cost more than the arithmetic). Returns the last residual."""
+    k1, k2, p1, p2, k3 = c
+    shape = np.broadcast_shapes(x.shape, xd.shape)
+    xx, yy, xy, r2, radial, fx, fy, t, a, b, d = (np.empty(shape) for _ in range(11))
+    err = np.inf
+    for _ in range(iterations + 1):
+        np.multiply(x, x, out=xx)
+        np.multiply(y, y, out=yy)
+        np.multiply(x, y, out=xy)
+        np.add(xx, yy, out=r2)
+        np.multiply(r2, k3, out=radial)                     # 1 + r2 (k1 + r2 (k2 + r2 k3))
+        radial += k2
+        radial *= r2
+        radial += k1
+        radial *= r2
+        radial += 1
+        np.multiply(x, radial, out=fx)                      # x radial + 2 p1 xy + p2 (r2 + 2 xx) - xd
+        np.multiply(xx, 2 * p2, out=t)
+        t += p2 * r2 if p2 else 0.0
+        fx += t
+        fx += (2 * p1) * xy if p1 else 0.0
+        fx -= xd
+        np.multiply(y, radial, out=fy)                      # y radial + p1 (r2 + 2 yy) + 2 p2 xy - yd
+        np.multiply(yy, 2 * p1, out=t)
+        t += p1 * r2 if p1 else 0.0
+        fy += t
+        fy += (2 * p2) * xy if p2 else 0.0
+        fy -= yd
+        err = max(fx.max(initial=0.0), -fx.min(initial=0.0), fy.max(initial=0.0), -fy.min(initial=0.0))
+        if err < 1e-10:                                     # 1e-10 of the focal length: far below a pixel
+            break                                           # quadratic convergence: usually 4-6 steps
+        np.multiply(r2, 3 * k3, out=t)                      # d radial / d(r2), times 2: 2 (k1 + r2 (2 k2 + 3 k3 r2))
+        t += 2 * k2
+        t *= r2
+        t += k1
+        t *= 2
+        np.multiply(xx, t, out=a)                           # the Jacobian [[a, b], [b, d]] (symmetric)
+        a += radial
+        np.multiply(xy, t, out=b)
+        np.multiply(yy, t, out=d)
+        d += radial
+        if p1 or p2:
+            a += (2 * p1) * y + (6 * p2) * x
+            b += (2 * p1) * x + (2 * p2) * y
+            d += (6 * p1) * y + (2 * p2) * x
+        np.multiply(a, d, out=t)                            # det
+        t -= b * b
+        t[np.abs(t) < 1e-12] = 1e-12
+        np.multiply(d, fx, out=xx)                          # dx = (d fx - b fy) / det, dy = (a fy - b fx) / det
+        xx -= b * fy
+        xx /= t
+        np.multiply(a, fy, out=yy)
+        yy -= b * fx
+        yy /= t
+        x -= xx
+        y -= yy
+    return err
 
 
 def _interpolate(coarse: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple) -> np.ndarray:
@@ -288,9 +333,17 @@ class LensWarp:
         """A render-sized label image warped to the output by the nearest pixel: ids, depths and normals are
         copied, never blended (the pixel whose square holds the ray, the same rule as the pass itself)."""
         h, w = image.shape[:2]
-        cols = np.clip(np.floor(self.map_u).astype(np.intp), 0, w - 1)
-        rows = np.clip(np.floor(self.map_v).astype(np.intp), 0, h - 1)
-        return np.ascontiguousarray(image[rows, cols])
+        flat = np.ascontiguousarray(image).reshape(h * w, -1)
+        return np.take(flat, self._nearest_index(w, h), axis=0).reshape(self.map_u.shape + image.shape[2:])
+
+    def _nearest_index(self, w: int, h: int) -> np.ndarray:
+        """The flat render-pixel index each output pixel copies, made once per warp (every pass uses it)."""
+        cached = self.__dict__.get("_nearest")
+        if cached is None or cached[0] != (w, h):
+            cols = np.clip(np.floor(self.map_u).astype(np.intp), 0, w - 1)
+            rows = np.clip(np.floor(self.map_v).astype(np.intp), 0, h - 1)
+            cached = self.__dict__["_nearest"] = ((w, h), (rows * w + cols).ravel())
+        return cached[1]
 
     def flow(self, flow: np.ndarray) -> np.ndarray:
         """Forward flow (render pixels) warped to the output: each output pixel's surface point moves to

@@ -20,6 +20,7 @@ from . import effects
 from .lens import LensWarp, from_values
 
 LENS = "lens_distortion"
+SCENE_SIDE = frozenset({"defocus"})     # sensor types set on the camera before the render, not applied after it
 CLEAN_SIZE = 320        # longest side of a clean thumbnail (px), the report's thumbnail size
 CLEAN_FRAMES = 48       # about this many frames of a job keep one
 
@@ -38,6 +39,7 @@ class SensorPlan:
 def plan(stack: list[tuple[str, dict]], K: np.ndarray, size: tuple[int, int]) -> SensorPlan:
     """The plan of a frame from ``[(type, values), ...]`` of its enabled sensor randomizers in stack order, the
     output's K and (width, height). At most one lens: a second would have no agreed meaning for the labels."""
+    stack = [(t, v) for t, v in stack if t not in SCENE_SIDE]
     lenses = [v for t, v in stack if t == LENS]
     if len(lenses) > 1:
         raise ValueError("only one lens_distortion can be enabled in the sensor stack")
