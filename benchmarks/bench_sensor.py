@@ -92,7 +92,8 @@ def main() -> None:
     w, h = (int(x) for x in args.resolution.split("x"))
     st, area = stack_times(w, h, args.frames, time.process_time if args.cpu_time else time.perf_counter)
     med = statistics.median(st)
-    print(f"sensor stack (dashcam draws) at {w}x{h}{' (CPU time)' if args.cpu_time else ''}: median {med * 1000:.0f} ms, max {max(st) * 1000:.0f} ms; "
+    clock = " (CPU time)" if args.cpu_time else ""
+    print(f"sensor stack (dashcam draws) at {w}x{h}{clock}: median {med * 1000:.0f} ms, max {max(st) * 1000:.0f} ms; "
           f"render canvas {min(area):.2f}x..{max(area):.2f}x the output's pixels (overscan)")
     if args.render:
         rt = statistics.median(render_times(w, h, args.samples, max(1, args.frames // 4)))

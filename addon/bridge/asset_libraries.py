@@ -35,13 +35,26 @@ def _ensure(name: str, directory: Path | None) -> None:
         lib.path = str(directory)
 
 
+@bpy.app.handlers.persistent
+def _after_factory_preferences(*_args) -> None:
+    """Load Factory Settings drops every asset library (and the add-on's preferences): the bundled one comes back."""
+    _added.clear()
+    _ensure(BUNDLED, PACKAGE_ROOT / "asset_library")
+
+
 def register(user_folder: str = "") -> None:
     """Add (or point again) the bundled library and the user's; idempotent."""
     _ensure(BUNDLED, PACKAGE_ROOT / "asset_library")
     _ensure(USER, Path(bpy.path.abspath(user_folder)).expanduser() if user_folder else None)
+    handlers = bpy.app.handlers.load_factory_preferences_post
+    if _after_factory_preferences not in handlers:
+        handlers.append(_after_factory_preferences)
 
 
 def unregister() -> None:
+    handlers = bpy.app.handlers.load_factory_preferences_post
+    if _after_factory_preferences in handlers:
+        handlers.remove(_after_factory_preferences)
     libs = _libraries()
     for lib in [lib for lib in libs if lib.name in _added]:
         libs.remove(lib)

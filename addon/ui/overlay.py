@@ -253,6 +253,22 @@ def _open_editor(window, screen, area) -> None:
     except (RuntimeError, ReferenceError, TypeError):
         return None
     _show_image(bpy.context.window_manager)
+    bpy.app.timers.register(_fit_editors, first_interval=0.2)      # once the new editor has its size
+    return None
+
+
+def _fit_editors() -> None:
+    """Zoom the image editors showing the last frame to fit it (a small frame would be a speck)."""
+    for w in bpy.context.window_manager.windows:
+        for a in w.screen.areas:
+            image = a.spaces.active.image if a.type == 'IMAGE_EDITOR' else None
+            region = next((r for r in a.regions if r.type == 'WINDOW'), None)
+            if image is not None and image.name == LAST_FRAME and region is not None:
+                try:
+                    with bpy.context.temp_override(window=w, screen=w.screen, area=a, region=region):
+                        bpy.ops.image.view_all(fit_view=True)
+                except RuntimeError:
+                    pass
     return None
 
 

@@ -26,3 +26,11 @@ def test_bundled_library_is_registered_once_and_removed_with_the_add_on(addon_re
     assert set(names()) == before - {asset_libraries.BUNDLED}     # Blender's own "User Library" stays
     asset_libraries.register()
     assert asset_libraries.BUNDLED in names()
+
+
+def test_load_factory_settings_brings_the_bundled_library_back(addon_registered):
+    import bpy
+    from synthkiln.addon.bridge import asset_libraries
+    asset_libraries.register()
+    bpy.ops.wm.read_factory_settings(use_empty=True)          # resets the preferences' asset libraries
+    assert list(names()).count(asset_libraries.BUNDLED) == 1

@@ -226,7 +226,7 @@ def test_motion_types_in_the_scene(addon_registered):
     next frame's apply) takes it all back: no drift, no leftover datablocks."""
     import bpy
     from mathutils import Vector
-    from synthkiln.addon.bridge import appliers
+    from synthkiln.addon.bridge import appliers, compat, world
     from synthkiln.addon.bridge.appliers import motion
     from synthkiln.addon.core.randomizers import Context, FrameState
     from synthkiln.addon.core.params.rng import stream
@@ -275,10 +275,14 @@ def test_motion_types_in_the_scene(addon_registered):
         appliers.applier(r).apply(scene, r, r.sample(stream(0, 0, "camera/camera_motion"), Context(frame=frame)))
     scene.frame_set(motion.scene_frame(7))
     assert (cam.matrix_world.translation - start.translation - shake - Vector((0, 0.7, 0))).length < 1e-5
+    scene.world = bpy.data.worlds.new("World")
+    compat.enable_nodes(scene.world)
+    strength = world.strength_inputs(scene.world)[0]
+    strength.default_value = 2.0
     r = recipe_from_data({"randomizers": {"lighting": [{"type": "light_motion", "model": "day_to_night",
-                                                        "end": 0.1}]}}).randomizers.lighting[0]
+                                                        "end": 0.1, "world": True}]}}).randomizers.lighting[0]
     apply(r, 9, ["Sun"])
-    assert light.energy == pytest.approx(0.3, rel=1e-5)
+    assert light.energy == pytest.approx(0.3, rel=1e-5) and strength.default_value == pytest.approx(0.2, rel=1e-5)
     cube = bpy.data.objects["Cube"]
     before = cube.matrix_world.translation.copy()
     r = recipe_from_data({"randomizers": {"objects": [{"type": "object_motion", "frame": "camera", "speed": 0.1,
@@ -291,7 +295,20 @@ def test_motion_types_in_the_scene(addon_registered):
     scene.frame_set(motion.scene_frame(3))
     assert (cube.matrix_world.translation - before).length < 1e-6 and cube.animation_data is None
     assert light.energy == pytest.approx(3.0) and (cam.matrix_world.translation - start.translation).length < 1e-6
+    assert strength.default_value == pytest.approx(2.0) and scene.world.node_tree.animation_data is None
     assert cam.animation_data is None and len(bpy.data.actions) == actions
+    sphere = bpy.data.objects["Sphere"]            # the .blend's own animation survives a motion type's keys
+    for f, x in ((1, 0.45), (20, 1.45)):
+        sphere.location.x = x
+        sphere.keyframe_insert("location", frame=f)
+    scene.frame_set(motion.scene_frame(3))
+    own = sphere.location.x
+    apply(r, 2, ["Sphere"])
+    assert sphere.delta_location.length > 0.1
+    motion.reset(scene)
+    scene.frame_set(motion.scene_frame(3))
+    assert sphere.animation_data is not None and sphere.delta_location.length == 0
+    assert sphere.location.x == pytest.approx(own) and 0.45 < own < 1.45     # its own keys still play
 
 
 def test_preview_clip_keys_the_timeline(addon_registered):

@@ -93,7 +93,7 @@ def test_draws_are_keyed_by_the_clip():
         assert a["objects/walk"]["A"]["offset"][2] == b["objects/walk"]["A"]["offset"][1]
         assert a["objects/glide"]["B"]["offset"][2] == pytest.approx(b["objects/glide"]["B"]["offset"][1])
         assert a["camera/hand"]["offset"][2] == pytest.approx(b["camera/hand"]["offset"][1])
-        assert a["lighting/flicker"]["Lamp"]["factor"][2] == b["lighting/flicker"]["Lamp"]["factor"][1]
+        assert a["lighting/flicker"]["lights"]["Lamp"][2] == b["lighting/flicker"]["lights"]["Lamp"][1]
     assert frames[7] == draws(r, 7)                  # alone, in any order
     whole = draws(r, 7, keys=tuple(range(-1, 6)))    # a preview keys the whole clip: the same motion
     assert whole["objects/walk"]["A"]["offset"][1:4] == [frames[5 + t]["objects/walk"]["A"]["offset"][1]
@@ -111,7 +111,7 @@ def test_motion_starts_at_the_start_state():
         assert v["frames"] == [-1, 0, 1] and v["offset"][1] == [0.0, 0.0, 0.0] and v["spin"][1] == 0.0
     cam = CameraMotion(model="handheld").sample(stream(1, 0, "c"), ctx(0))
     assert cam["offset"][1] == pytest.approx([0, 0, 0]) and cam["rotation"][1] == pytest.approx([0, 0, 0])
-    assert LightMotion().sample(stream(1, 0, "l"), ctx(0))["X"]["factor"][1] == 1.0
+    assert LightMotion().sample(stream(1, 0, "l"), ctx(0))["lights"]["X"][1] == 1.0
     still = ObjectMotion().sample(stream(1, 0, "m"), Context(targets=["X"]))["X"]   # a still: no motion
     assert still["frames"] == [0] and still["offset"] == [[0.0, 0.0, 0.0]]
 
@@ -130,8 +130,9 @@ def test_spline_ends_on_its_last_waypoint_and_day_to_night_on_its_end():
     pts = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0.0]])
     assert np.allclose(catmull_rom(pts, 0.0), pts[0]) and np.allclose(catmull_rom(pts, 2.0), pts[2])
     assert np.allclose(catmull_rom(pts, 1.0), pts[1])
-    night = LightMotion(model="day_to_night").sample(stream(3, 0, "l"), ctx(9, length=10))["X"]
-    assert night["factor"][1] == pytest.approx(night["drawn"])        # frame L-1: the drawn end share
+    night = LightMotion(model="day_to_night", world=True).sample(stream(3, 0, "l"), ctx(9, length=10, names="XY"))
+    assert night["lights"]["X"][1] == pytest.approx(night["end"])     # frame L-1: the drawn end share
+    assert night["lights"]["X"] == night["lights"]["Y"] == night["world"]     # night falls on everything
     walk = random_walk(np.random.Generator(np.random.PCG64(5)), 6, np.array([0.1, 0.1, 0.0]))
     assert walk.shape == (8, 3) and np.all(walk[1] == 0) and np.all(walk[:, 2] == 0)
 

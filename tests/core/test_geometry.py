@@ -220,18 +220,13 @@ def test_keypoint_flags():
     assert geometry.keypoints({}, K, np.eye(4), depth) == []
 
 
-def test_silhouette_speed_is_well_under_a_ms_per_object():
-    """A 4,000-triangle sphere 60 px across in a 320 x 240 image: outline edges only, so a fraction of a ms
-    (the whole frame's labels must stay a few ms for 10 such objects)."""
-    import time
+def test_silhouette_of_a_dense_sphere():
+    """A 4,000-triangle sphere 60 px across in a 320 x 240 image: outline edges only (its speed is a
+    benchmark's business, benchmarks/bench_overhead.py, not a timed assertion)."""
     verts, tris = sphere_mesh(np.array([0.0, 0.0, 3.0]), 0.4)
     k = np.array([[225.0, 0.0, 160.0], [0.0, 225.0, 120.0], [0.0, 0.0, 1.0]])
     table = raster.edge_table(tris)
-    runs = []
-    for _ in range(20):
-        t0 = time.perf_counter()
-        lab = geometry.silhouette_labels(verts, tris, k, 320, 240, mask_area=2000, table=table)
-        runs.append(time.perf_counter() - t0)
-    assert len(tris) == 3968 and min(runs) < 0.003
+    lab = geometry.silhouette_labels(verts, tris, k, 320, 240, mask_area=2000, table=table)
+    assert len(tris) == 3968
     r = 225 * 0.4 / math.sqrt(3.0 ** 2 - 0.4 ** 2)                 # the sphere's image is a disc of radius r
     assert lab["visibility"] == pytest.approx(2000 / (math.pi * r * r), rel=0.02)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -86,21 +85,13 @@ def test_uint16_rgb_and_non_contiguous(rng):
     np.testing.assert_array_equal(decode(encode_png(view))[1], view)
 
 
-def test_mostly_zero_mask_is_small_and_fast():
+def test_mostly_zero_mask_is_small():
     mask = np.zeros((480, 640), np.uint16)
     mask[100:200, 150:300] = 3
     mask[300:420, 400:560] = 17
     data = encode_png(mask)
     assert len(data) < 10_000
-    best = min(_timed(lambda: encode_png(mask)) for _ in range(5))
-    assert best < 0.05, f"encode_png of a 640x480 uint16 mask took {best * 1000:.1f} ms"
     np.testing.assert_array_equal(decode(data)[1].astype(np.uint16), mask)
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def test_rejects_bad_arrays():

@@ -181,7 +181,7 @@ def test_curve_tables_match_the_srgb_formulas():
     exact_disp = np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
     assert np.abs(effects.to_linear(x) - exact_lin).max() < 1e-6          # float32: 1/4000 of an 8-bit step
     assert np.abs(effects.to_display(x) - exact_disp).max() < 1e-6
-    assert effects.to_display(np.array([-1.0, 2.0])).tolist() == [0.0, 1.0]
+    assert effects.to_display(np.array([-1.0, 2.0, np.nan, np.inf])).tolist() == [0.0, 1.0, 0.0, 1.0]
 
 
 
@@ -252,6 +252,8 @@ def test_plan_and_process():
     with pytest.raises(ValueError, match="only one"):
         sensor.plan(stack + [stack[1]], K, SIZE)
     assert sensor.plan([("lens_distortion", {"model": "brown_conrady", "coefficients": [0] * 5})], K, SIZE).lens is None
+    defocus = ("defocus", {"fstop": 2.0, "distance": 3.0, "focus_error": 0.0, "pick": 0.5})
+    assert sensor.plan([defocus, stack[2]], K, SIZE).steps == [stack[2]]      # set on the camera, not an effect
 
 
 @pytest.mark.parametrize("t", sorted(t for t, c in Randomizer.REGISTRY.items() if c.GROUP == "sensor"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -18,12 +19,12 @@ import pytest
 from synthkiln.addon.core.dataset import layout
 from synthkiln.addon.core.dataset.check import check_dataset
 from synthkiln.addon.core.dataset.records import read_record
-from synthkiln.addon.core.errors import DatasetError
+from synthkiln.addon.core.errors import DatasetError, UserError
 from synthkiln.addon.core.exports import build as exports, preview
 from synthkiln.addon.core.exports.common import Split
 from synthkiln.addon.core.params.schema import SchemaError, from_data
 from synthkiln.addon.core.recipe.model import Recipe
-from synthkiln.addon.core.report.build import build_report
+from synthkiln.addon.core.report.build import build_report, collect
 from synthkiln.addon.core.report.tracks import TrackCollector
 
 from tests.helpers.clip_dataset import BODIES, CAMERA_STEP, CLIPS, H, LENGTH, SEED, W, make_clip_dataset
@@ -439,3 +440,34 @@ def test_check_finds_records_of_the_wrong_job_shape(tmp_path):
     (tmp_path / layout.MANIFEST).write_text(json.dumps(manifest))
     problems, _ = check_dataset(tmp_path)
     assert len(problems) == 11 and all("has a 'clip', but the job is a still job" in p for p in problems)
+
+
+def test_fuzzed_clip_records_never_raise_anything_but_a_user_error(tmp_path):
+    """The fields the tracking writers, the track check and the report's track statistics read, each set to
+    hostile values (the fuzz of test_hostile_records; 1540 such cases passed once, 16 drawn here)."""
+    from tests.core.test_hostile_records import HOSTILE, _paths
+    clean = tmp_path / "clean"
+    make_clip_dataset(clean)
+    rel = layout.record_name(3)
+    good = json.loads((clean / rel).read_text())
+    fields = [p for p in _paths(good) if p and (p[0] in ("clip", "camera") or (len(p) == 3 and p[0] == "objects"
+              and p[2] in ("track_id", "amodal_bbox", "amodal_bbox_clipped", "area", "hidden", "category", "visibility")))]
+    rng = random.Random(19)
+    for k in range(16):
+        root = tmp_path / f"d{k}"
+        shutil.copytree(clean, root)
+        rec = json.loads(json.dumps(good))
+        path, value = rng.choice(fields), rng.choice(HOSTILE + [0, 65536])
+        target = rec
+        for p in path[:-1]:
+            target = target[p]
+        target[path[-1]] = value
+        (root / rel).write_text(json.dumps(rec))
+        for run in (lambda: exports.write_exports(root, ["mot", "kitti_tracking", "coco"], 0),
+                    lambda: check_dataset(root), lambda: collect(root, samples=0)):
+            try:
+                run()
+            except UserError:
+                pass
+            except Exception as e:  # noqa: BLE001 - the test's point
+                pytest.fail(f"{path} = {value!r}: {type(e).__name__}: {e}")

@@ -353,7 +353,7 @@ def test_sidebar_at_292_px_cuts_no_label(session):
     text = raw.lower()
     cut = CUT.findall(text)
     assert not cut, f"cut labels {cut} in:\n{raw}"
-    for word in ("limit xy", "rotation", "location", "resolution", "seed", "frames"):
+    for word in ("limit xy", "max slope", "rotation", "resolution", "seed", "frames"):
         assert word in text, f"{word!r} not readable in:\n{raw}"
     assert "Limit XY" in raw and "Limit Xy" not in raw, raw
 

@@ -16,11 +16,13 @@ import contextlib
 import bpy
 from mathutils import Euler, Matrix, Vector
 
+from .. import world
 from .base import Applier, find_object, target_point
 
 FRAME0 = 1                      # the scene frame of clip frame 0 (Blender's default frame_start)
 MOVED = "sk_motion"             # ID property on what a motion type keyed: 1, or 2 when it had animation before
-REST_ENERGY = "sk_rest_energy"  # a keyed light's energy before its motion (what reset puts back)
+REST_ENERGY = "sk_rest_energy"  # a keyed light's energy (a world's strengths) before its motion: reset puts it back
+FRAMES_KEYED = "sk_motion_frames"   # the scene frames keyed (reset deletes just those where animation was before)
 OBJECT_PATHS = ("delta_location", "delta_rotation_euler")
 
 
@@ -45,6 +47,15 @@ def reset(scene) -> None:
             _unkey(light, ("energy",))
             light.energy = light[REST_ENERGY]
             changed = True
+    for w in bpy.data.worlds:
+        tree = w.node_tree
+        if tree is not None and tree.get(MOVED):
+            rest = dict(tree[REST_ENERGY])
+            _unkey(tree, [f'nodes["{name}"].inputs["Strength"].default_value' for name in rest])
+            for name, value in rest.items():
+                if name in tree.nodes:
+                    tree.nodes[name].inputs["Strength"].default_value = value
+            changed = True
     if changed or moved:
         bpy.context.view_layer.update()     # matrix_world without last frame's deltas, for the appliers
 
@@ -52,7 +63,8 @@ def reset(scene) -> None:
 def _unkey(idb, paths) -> None:
     """Remove our keys; an ID that had no animation before ours loses its animation data altogether."""
     had_animation = idb[MOVED] == 2
-    del idb[MOVED]
+    frames = list(idb.get(FRAMES_KEYED, []))
+    del idb[MOVED], idb[FRAMES_KEYED]
     if not had_animation:      # ours alone: drop the action too, so frames leave no datablocks behind
         action = idb.animation_data.action if idb.animation_data else None
         idb.animation_data_clear()
@@ -60,8 +72,8 @@ def _unkey(idb, paths) -> None:
             bpy.data.actions.remove(action)
         return
     for path in paths:
-        for f in idb.get("sk_motion_frames", []):
-            with contextlib.suppress(RuntimeError):
+        for f in frames:
+            with contextlib.suppress(RuntimeError, TypeError):
                 idb.keyframe_delete(path, frame=f)
 
 
@@ -80,7 +92,7 @@ def linear_keys():
 def _mark(idb, frames) -> None:
     if not idb.get(MOVED):
         idb[MOVED] = 2 if idb.animation_data is not None else 1
-    idb["sk_motion_frames"] = [scene_frame(t) for t in frames]
+    idb[FRAMES_KEYED] = [scene_frame(t) for t in frames]
 
 
 class _Keyed:
@@ -184,19 +196,39 @@ class LightMotion(Applier):
     TYPE = "light_motion"
 
     def apply(self, scene, r, v):
+        if _still(v):
+            return None
+        frames = v["frames"]
         with linear_keys():
-            for name, m in sorted(v.items()):
+            for name, factors in sorted(v["lights"].items()):
                 obj = bpy.data.objects.get(name)
-                if obj is None or obj.type != "LIGHT" or _still(m):
+                if obj is None or obj.type != "LIGHT":
                     continue
                 light = obj.data
                 if not light.get(MOVED):     # reset ran before this frame: the energy the lighting group set
                     light[REST_ENERGY] = light.energy
-                base = light[REST_ENERGY]
-                _mark(light, m["frames"])
+                _mark(light, frames)
                 done = _Keyed.factors.setdefault(light.name, {})     # several changes multiply
-                for t, factor in zip(m["frames"], m["factor"]):
+                for t, factor in zip(frames, factors):
                     done[t] = done.get(t, 1.0) * factor
-                    light.energy = base * done[t]
+                    light.energy = light[REST_ENERGY] * done[t]
                     light.keyframe_insert("energy", frame=scene_frame(t))
+            if v.get("world") and scene.world is not None:
+                self._world(scene.world, frames, v["world"])
         return None
+
+    @staticmethod
+    def _world(w, frames, factors) -> None:
+        """Key the strength of the world's Background nodes (``world.strength_inputs``) as factors."""
+        tree = w.node_tree
+        inputs = world.strength_inputs(w)
+        if not tree.get(MOVED):
+            tree[REST_ENERGY] = {inp.node.name: inp.default_value for inp in inputs}
+        rest = tree[REST_ENERGY]
+        _mark(tree, frames)
+        done = _Keyed.factors.setdefault(f"world:{w.name}", {})
+        for t, factor in zip(frames, factors):
+            done[t] = done.get(t, 1.0) * factor
+            for inp in inputs:
+                inp.default_value = rest.get(inp.node.name, inp.default_value) * done[t]
+                inp.keyframe_insert("default_value", frame=scene_frame(t))

@@ -171,30 +171,36 @@ class CameraMotion(Randomizer):
 
 @dataclass
 class LightMotion(Randomizer):
-    """Lights change through a clip: a flicker (random dips each frame) or day to night (energy falls
-    geometrically to `end` of its start value over the clip)."""
+    """Lights change through a clip: a flicker (random dips each frame, per light) or day to night (the
+    energy of every selected light, and with `world` the world's strength, falls geometrically to `end` of
+    its start value over the clip)."""
     TYPE: ClassVar[str] = "light_motion"
     GROUP: ClassVar[str] = "lighting"
     PHASE: ClassVar[int | None] = 48     # after lighting and environment (night, 45) set the start energies
     TARGETS: ClassVar[str] = "lights"
+    PER_OBJECT: ClassVar[bool] = False   # {"lights": {name: ...}, "world": ...}
 
     model: Literal["flicker", "day_to_night"] = fld("flicker", "Change: flicker or day_to_night")
     depth: Distribution = fld(uni(0.2, 0.6), "Flicker: the deepest dip, as a share of the energy",
                               min=0.0, max=1.0)
     end: Distribution = fld(uni(0.02, 0.2), "Day to night: energy at the clip's last frame, as a share of "
                                             "the first", min=0.0)
+    world: bool = fld(False, "Day to night: the world (HDRI, sky or colour) dims by the same factor")
 
     def sample(self, rng, ctx):
         keys, length = clip_span(ctx)
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"frames": list(keys), "lights": {}}
+        if self.model == "day_to_night":
+            end = out["end"] = max(self.end.sample(rng), 1e-6)
+            factors = [float(end ** (t / max(length - 1, 1))) for t in keys]
+            out["lights"] = {name: factors for name in ctx.targets}
+            if self.world:
+                out["world"] = factors
+            return out
+        out["depth"] = {}
         for name in ctx.targets:
-            if self.model == "flicker":
-                drawn = depth = self.depth.sample(rng)
-                dips = rng.uniform(0.0, 1.0, size=length + 2)    # frames -1..length: drawn whole, read by t
-                factors = [1.0 if t == 0 else float(1.0 - depth * dips[min(max(t, -1), length) + 1])
-                           for t in keys]
-            else:
-                drawn = end = max(self.end.sample(rng), 1e-6)
-                factors = [float(end ** (t / max(length - 1, 1))) for t in keys]
-            out[name] = {"frames": list(keys), "factor": factors, "drawn": drawn}
+            depth = out["depth"][name] = self.depth.sample(rng)
+            dips = rng.uniform(0.0, 1.0, size=length + 2)    # frames -1..length: drawn whole, read by t
+            out["lights"][name] = [1.0 if t == 0 else float(1.0 - depth * dips[min(max(t, -1), length) + 1])
+                                   for t in keys]
         return out

@@ -7,12 +7,14 @@ from __future__ import annotations
 GROUP_DOC = """\
 Applied to the frame's one render, in numpy, after Cycles (`core/sensor`): lens distortion first (the frame is
 rendered wider and every label follows the warp), then the linear-light effects, then the display effects, each
-in stack order. Every draw is in the frame record; a frame with no enabled sensor randomizer (or only
-`defocus`, below) is byte-identical to a plain render. *Render Preview* (the button beside Preview Frame) renders the previewed frame as the dataset
-stores it, effects included. The dataset report plots each drawn field over the frames and shows clean renders
-beside the stored images: about 48 frames of a job (every frame of a small one) keep a small thumbnail of the
-render before the stack in `clean/` (`files.clean` in the record). Cost: the `dashcam.yaml` stack takes about
-1-2% of a 640x480 / 16-sample frame (`benchmarks/bench_sensor.py --render`), plus the wider render a lens needs.
+in stack order. Every draw is in the frame record; a frame with no enabled sensor randomizer (or only `defocus`,
+below) is byte-identical to a plain render. *Render Preview* (the button beside Preview Frame) renders the
+previewed frame as the dataset stores it, effects included. The dataset report plots each drawn field over the
+frames and shows clean renders beside the stored images: up to 48 frames of a job (every frame of a small one)
+keep a small thumbnail of the render before the stack in `clean/` (`files.clean` in the record). Cost: the
+`dashcam.yaml` stack takes about 180 ms of one core at 640x480, about 3% of a 16-sample frame (5.9 s on 2 cores;
+`benchmarks/bench_sensor.py`), plus the wider render a lens needs. A lens whose coefficients are fixed (a
+calibrated camera) is solved once.
 
 `sensor_noise` draws exact Poisson counts where they matter: where the shot plus read noise is less skewed than
 0.2 (skewness lam / (lam + r^2)^1.5 for lam electrons, read noise r) it draws one Gaussian of the same mean and
@@ -23,8 +25,8 @@ variance: every pixel, once the read noise is 2 electrons or more.
 `camera_shell`'s `dof`). The blur is Cycles' own; masks and boxes are the render's Object Index pass as always.
 
 Not sensor draws:
-- **Motion blur** is Cycles' own (the scene's render setting); it is turned off when `output.flow` is on,
-  because Cycles then writes an empty vector pass. No shutter distribution yet.
+- **Motion blur** is Cycles' own: `render.motion_blur`, along the motion keyed around a clip job's frame, and
+  off while `output.flow` is on (Cycles then writes an empty vector pass). The shutter is not drawn per frame yet.
 - **Rolling shutter** is out of scope for now: it needs the scene at several times within one exposure (a
   render per band of rows), which a single-render pipeline does not have.
 """

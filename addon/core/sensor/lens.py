@@ -136,7 +136,7 @@ class Distortion:
             r = np.tan(theta)
             s = np.divide(r, rd, out=np.ones_like(rd), where=rd > 0)
             return xd * s, yd * s
-        x, y = (xd.copy(), yd.copy()) if guess is None else (np.array(guess[0], np.float64), np.array(guess[1], np.float64))
+        x, y = (xd.copy(), yd.copy()) if guess is None else (np.array(g, np.float64) for g in guess)   # solved in place
         err = _newton_brown(self.coefficients, x, y, xd, yd, iterations)
         if xd.size and (not np.isfinite(err) or err > 1e-7 or np.sqrt((x * x + y * y).max()) > lim):
             raise LensError("the distortion folds over inside the image (its radial polynomial turns back): "

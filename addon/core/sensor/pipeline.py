@@ -22,7 +22,7 @@ from .lens import LensWarp, from_values
 LENS = "lens_distortion"
 SCENE_SIDE = frozenset({"defocus"})     # sensor types set on the camera before the render, not applied after it
 CLEAN_SIZE = 320        # longest side of a clean thumbnail (px), the report's thumbnail size
-CLEAN_FRAMES = 48       # about this many frames of a job keep one
+CLEAN_FRAMES = 48       # at most this many frames of a job keep one
 
 
 @dataclass
@@ -95,8 +95,8 @@ def encode_image(p: SensorPlan, image: np.ndarray, fmt: str, default_quality: in
 
 def keeps_clean(index: int, frames: int) -> bool:
     """Whether frame ``index`` of a ``frames``-frame job keeps a clean thumbnail: every frame of a small job,
-    about ``CLEAN_FRAMES`` spread over a large one (a few KB each, for the report's clean-vs-sensor sheet)."""
-    return index % max(1, int(frames) // CLEAN_FRAMES) == 0
+    at most ``CLEAN_FRAMES`` spread over a large one (a few KB each, for the report's clean-vs-sensor sheet)."""
+    return index % max(1, -(-int(frames) // CLEAN_FRAMES)) == 0
 
 
 def clean_thumbnail(p: SensorPlan, rgb: np.ndarray, size: int = CLEAN_SIZE) -> tuple[bytes, str]:
