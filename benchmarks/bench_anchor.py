@@ -20,6 +20,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,13 +37,15 @@ POOL_SIDES = ("synthkiln", "synthkiln-w2", "bare-x2")      # compared with the t
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one process (its own peak; a pool's children are not in it)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    seconds = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
+    """Wall seconds and peak RSS (MiB) of one process: the largest of it and its children (wait4)."""
+    with tempfile.TemporaryFile() as log:     # not a pipe: a long job's progress lines would fill it and block
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        _, status, usage = os.wait4(p.pid, 0)
+        seconds = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        err = log.read().decode(errors="replace")
     if p.returncode:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed ({p.returncode}):\n{err[-2000:]}")
     return seconds, usage.ru_maxrss // 1024

@@ -76,8 +76,9 @@ def scene(cache: Path) -> list[str]:
 
 def run(cmd: list[str], out: Path) -> dict:
     """Run the render, sampling memory; returns what was watched."""
+    log = out.parent / f"{out.name}.log"    # a file, not a pipe: one progress line a frame would fill a pipe
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     first = None
     samples: dict[int, list[tuple[float, int]]] = {}      # child pid -> (wall clock, RSS KiB)
     peaks: dict[int, int] = {}
@@ -95,7 +96,7 @@ def run(cmd: list[str], out: Path) -> dict:
                 peaks[pid] = max(peaks.get(pid, 0), rss_kib(pid, "VmHWM") or 0)
         time.sleep(0.5 if first is not None else 0.01)
     wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace")
+    err = log.read_text(errors="replace")
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
     return {"wall": wall, "first": first, "samples": samples, "peaks": peaks, "parent_peak": parent_peak,

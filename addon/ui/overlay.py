@@ -264,10 +264,10 @@ def _fit_editors() -> None:
             image = a.spaces.active.image if a.type == 'IMAGE_EDITOR' else None
             region = next((r for r in a.regions if r.type == 'WINDOW'), None)
             if image is not None and image.name == LAST_FRAME and region is not None:
-                try:
-                    with bpy.context.temp_override(window=w, screen=w.screen, area=a, region=region):
+                try:        # no screen: a render window's is temporary, which temp_override refuses
+                    with bpy.context.temp_override(window=w, area=a, region=region):
                         bpy.ops.image.view_all(fit_view=True)
-                except RuntimeError:
+                except (RuntimeError, TypeError):
                     pass
     return None
 

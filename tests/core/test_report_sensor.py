@@ -121,3 +121,12 @@ def test_clean_thumbnail_is_the_render_without_the_margins():
 def test_at_most_48_frames_keep_a_clean_thumbnail(frames):
     n = sum(keeps_clean(i, frames) for i in range(frames))
     assert n == frames if frames <= 48 else 24 < n <= 48
+
+
+def test_a_missing_clean_thumbnail_is_a_caption_not_a_failed_report(tmp_path):
+    root = sensor_dataset(tmp_path / "ds")
+    (root / layout.clean_name(2, "png")).unlink()
+    index = build.build_report(root)
+    text = index.read_text("utf-8")
+    assert 'class="missing"' in text and "clean:" in text
+    assert (index.parent / "stored_000002.jpg").is_file() and not (index.parent / "clean_000002.jpg").exists()

@@ -363,6 +363,8 @@ def plot_sensor(report: Report):
         ax.axvline(float(np.median(a)), color=TARGET, linestyle="--", linewidth=1)
         if f.log:
             _log_axis(ax)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(5))            # small panels: few, unclashing labels
         ax.set_title(f"{_text(f.key.split('/', 1)[-1])} · {_text(f.field)}", fontsize=9, color=INK)
         ax.tick_params(labelsize=7)
     for ax in axes[len(fields):]:

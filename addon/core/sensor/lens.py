@@ -224,7 +224,7 @@ def _interpolate(coarse: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: 
     return out
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)      # a fixed lens (or two cameras' lenses); drawn ones change every frame
 def _plan(cls, distortion: Distortion, K: tuple, size: tuple[int, int], max_overscan: float) -> "LensWarp":
     return cls._solve(distortion, np.array(K, np.float64).reshape(3, 3), size, max_overscan)
 
@@ -289,7 +289,7 @@ class LensWarp:
              max_overscan: float = 2.0) -> "LensWarp":
         """The warp and the render margins it needs; ``LensError`` if the render would have to be more than
         ``max_overscan`` times the output's width or height. A lens whose coefficients do not change between
-        frames (a calibrated camera) is solved once: the last few warps are kept, read-only."""
+        frames (a calibrated camera) is solved once: the last two warps are kept, read-only."""
         K = np.asarray(K, np.float64)
         return _plan(cls, distortion, tuple(K.ravel().tolist()), (int(size[0]), int(size[1])), float(max_overscan))
 
@@ -342,7 +342,8 @@ class LensWarp:
         if cached is None or cached[0] != (w, h):
             cols = np.clip(np.floor(self.map_u).astype(np.intp), 0, w - 1)
             rows = np.clip(np.floor(self.map_v).astype(np.intp), 0, h - 1)
-            cached = self.__dict__["_nearest"] = ((w, h), (rows * w + cols).ravel())
+            index = (rows * w + cols).ravel()
+            cached = self.__dict__["_nearest"] = ((w, h), index.astype(np.int32) if h * w < 2**31 else index)
         return cached[1]
 
     def flow(self, flow: np.ndarray) -> np.ndarray:
