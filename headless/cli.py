@@ -98,7 +98,8 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples, 
 
 def _report(out_dir: Path, t0: float) -> None:
     click.echo(f"done in {time.perf_counter() - t0:.1f}s", err=True)
-    click.echo(jobreport.format_summary(jobreport.summarize(out_dir)), err=True)
+    if os.environ.get(pool.CHILD) != "1":   # a pool child: its pool reports once (summarizing reads every record)
+        click.echo(jobreport.format_summary(jobreport.summarize(out_dir)), err=True)
 
 
 @main.command()

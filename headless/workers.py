@@ -13,7 +13,7 @@ and the Python API (``synthkiln.render``, always) render through here.
 
 ``--workers auto`` (the default) sizes the pool from the cores and memory this process may use (affinity,
 a container's CPU quota) and the frame size (``devices.plan_workers``), counting only the frames left to
-render. The parent never imports ``bpy``: it stays small (~60 MiB) however long the job."""
+render. The parent never imports ``bpy``: it stays small (~50 MiB) however long the job."""
 
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ from ..addon.core.dataset.job import Shard, claim_job
 from ..addon.core.recipe.model import Recipe
 
 # Frames per Blender process. A tiny job's process grows ~17 KiB a frame (1,500 frames at 64x48: 296 -> 319
-# MiB), and a restart costs about a second: every 1,000 frames keeps memory within ~20 MiB of a fresh
-# process and restarts under 2% of the job (benchmarks/bench_long.py).
+# MiB) and a restart costs its worker a few seconds (4.4 s on a busy 2-core machine, where 2 restarts in 1,500
+# frames at 160x120 were 1.98% of the workers' time): every 1,000 frames keeps memory within ~20 MiB of a
+# fresh process and restarts near 1% of a long job (benchmarks/bench_long.py).
 DEFAULT_RECYCLE = 1000
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
 POLL_S = 0.25

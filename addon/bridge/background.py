@@ -39,6 +39,7 @@ from ..core.fsio import clean_temp_files, temp_path, writer_tag
 from .envvars import DEFER_EXPORTS, THREADS
 
 STOP_GRACE_S = 5.0
+KILL = getattr(signal, "SIGKILL", signal.SIGTERM)     # Windows has no SIGKILL (terminate() is one already)
 SCRATCH = "synthkiln-bg-"        # + writer tag: the pool's folder (the copy of an unsaved file, logs, TMPDIRs)
 LOG_TAIL = 4000                  # bytes of a failed worker's log read back for its error line
 
@@ -47,7 +48,7 @@ _PRELUDE = """\
 import ctypes, importlib, os, signal, sys
 try:
     ctypes.CDLL(None).prctl(1, 9)   # PR_SET_PDEATHSIG = SIGKILL
-except (OSError, AttributeError):
+except (OSError, AttributeError, TypeError):   # not Linux
     pass
 if os.getppid() != {parent}:
     sys.exit(137)
@@ -167,7 +168,7 @@ class Pool:
         if late:
             for w in self.workers:
                 if w.proc.poll() is None:
-                    _signal(w.proc, signal.SIGKILL)
+                    _signal(w.proc, KILL)
                     w.proc.wait()
         return not self.running()
 
@@ -176,7 +177,7 @@ class Pool:
         exports when every frame of the job has its record. Returns the export files written."""
         for w in self.workers:
             if w.proc.poll() is None:
-                _signal(w.proc, signal.SIGKILL)
+                _signal(w.proc, KILL)
                 w.proc.wait()
         clean_temp_files(self.root, {layout.stem(i) for i in self.scope})
         if self.copy is not None:
@@ -192,8 +193,13 @@ class Pool:
 
 
 def _signal(proc: subprocess.Popen, sig: int) -> None:
+    """``sig`` to a worker's whole process group (its own session); where there are no process groups
+    (Windows) to the worker, where both signals end it at once."""
     try:
-        os.killpg(proc.pid, sig)
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, sig)
+        elif proc.poll() is None:
+            proc.terminate()
     except (ProcessLookupError, PermissionError):
         pass
 
@@ -229,8 +235,8 @@ def _save_copy(folder: Path, what: str) -> Path:
 
 def _command(blend: Path, script: str, addon_package: str) -> list[str]:
     """Blender in background mode on ``blend`` running ``script``; this Python in the ``bpy`` module."""
-    binary = bpy.app.binary_path
-    if binary and Path(binary).name.lower().startswith("blender") and os.access(binary, os.X_OK):
+    binary = bpy.app.binary_path        # "" in the bpy module
+    if binary and os.access(binary, os.X_OK):
         return [binary, "-b", str(blend), "--python-exit-code", "1", "--python-expr", script]
     return [sys.executable, "-c", _MODULE_BOOT, str(blend), addon_package, script]
 
@@ -295,7 +301,7 @@ class LabelJob:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            _signal(self.proc, signal.SIGKILL)
+            _signal(self.proc, KILL)
             self.proc.wait()
         self.copy.unlink(missing_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)

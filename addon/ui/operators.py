@@ -160,7 +160,11 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
         """Blender ends the operator (the file is closed, Blender quits): stop the workers at once."""
         self._pool.stop()
         self._pool.reap(force=True)
-        self._end(context, cancelled=True)
+        try:
+            self._end(context, cancelled=True)
+        except (AttributeError, ReferenceError):    # the window or workspace is going away
+            self._pool.close(kill=True)
+            SYNTHKILN_OT_render_dataset.running = False
 
     def _show(self, context, running: bool, status: str = "") -> None:
         pool = self._pool

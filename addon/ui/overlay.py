@@ -23,6 +23,8 @@ from gpu_extras.batch import batch_for_shader
 from ..bridge import background
 from ..bridge.files import base_dir
 from ..bridge.overlay import camera_frame
+from ..bridge.recipe import scene_recipe
+from ..core.dataset.job import recipe_hash
 from ..core.dataset.records import read_record
 from ..core.errors import DatasetError, UserError
 from ..core.exports.preview import category_colours
@@ -30,6 +32,7 @@ from ..core.labels.overlay import CameraFrame, instance_rgba, record_shapes, reg
 
 _ADDON = __package__.rpartition(".")[0]      # the add-on's package: its label workers import its bridge
 POLL_S = 0.2
+RECHECK_S = 0.5         # after a scene change, when the overlay checks whether the recipe changed
 LAST_FRAME = "SynthKiln Last Frame"      # the image a background render shows its finished frames in
 LINE_WIDTH = 2.0
 POINT_RADIUS = 4.0
@@ -55,9 +58,34 @@ class _Last:
     handle = None
 
 
-def _key(scene) -> tuple:
+def _view_key(scene) -> tuple:
+    """What the drawn record must match, cheap enough for every redraw: the scene and its previewed frame."""
     state = scene.synthkiln
     return scene.name, state.preview_frame, state.preview_status
+
+
+def _key(scene) -> tuple:
+    """``_view_key`` and the recipe's hash (what the frame's record depends on): read in timers only."""
+    try:
+        recipe = recipe_hash(scene_recipe(scene))
+    except UserError as e:
+        recipe = str(e)
+    return (*_view_key(scene), recipe)
+
+
+def _schedule(delay: float) -> None:
+    if not _State.pending:
+        _State.pending = True
+        bpy.app.timers.register(_tick, first_interval=delay)
+
+
+@bpy.app.handlers.persistent
+def _scene_changed(scene, _depsgraph=None) -> None:
+    """A change to the scene may be one to its recipe: check (in a timer, once the edits settle) whether the
+    overlay's record is still the frame's."""
+    wm = bpy.context.window_manager
+    if wm is not None and getattr(wm, "synthkiln_label_overlay", False):
+        _schedule(RECHECK_S)
 
 
 def _redraw() -> None:
@@ -152,13 +180,13 @@ def draw() -> None:
         return
     region, rv3d = context.region, context.region_data
     size = 12 * context.preferences.view.ui_scale
-    if _State.key != _key(scene):
-        if not _State.pending:
-            _State.pending = True
-            bpy.app.timers.register(_tick, first_interval=0.0)
+    if _State.key is None or _State.key[:3] != _view_key(scene):
+        _schedule(0.0)
         _draw_text((20, 20), (1.0, 1.0, 1.0),
                    f"SynthKiln: computing the labels of frame {scene.synthkiln.preview_frame}...", size)
         return
+    if _State.job is not None:          # the recipe changed: the new record is on its way
+        _draw_text((20, 20), (1.0, 1.0, 1.0), "SynthKiln: updating the labels...", size)
     if _State.record is None:
         _draw_text((20, 20), (1.0, 0.4, 0.3), f"SynthKiln labels: {_State.error}", size)
         return
@@ -313,6 +341,7 @@ def register(ui: bool) -> None:
                     "instance colours, category and visibility, keypoints (what the dataset's record will say)")
     if ui:
         _State.handle = bpy.types.SpaceView3D.draw_handler_add(draw, (), 'WINDOW', 'POST_PIXEL')
+        bpy.app.handlers.depsgraph_update_post.append(_scene_changed)
         _Last.handle = bpy.types.SpaceImageEditor.draw_handler_add(draw_image_editor, (), 'WINDOW', 'POST_PIXEL')
         bpy.types.VIEW3D_PT_overlay.append(_popover)
 
@@ -320,6 +349,8 @@ def register(ui: bool) -> None:
 def unregister() -> None:
     if _State.handle is not None:
         bpy.types.SpaceView3D.draw_handler_remove(_State.handle, 'WINDOW')
+        while _scene_changed in bpy.app.handlers.depsgraph_update_post:
+            bpy.app.handlers.depsgraph_update_post.remove(_scene_changed)
         bpy.types.SpaceImageEditor.draw_handler_remove(_Last.handle, 'WINDOW')
         _State.handle = _Last.handle = None
         bpy.types.VIEW3D_PT_overlay.remove(_popover)

@@ -342,7 +342,7 @@ class SYNTHKILN_PT_run(bpy.types.Panel):
             total = max(state.render_total, 1)
             layout.progress(factor=state.render_done / total,
                             text=f"{state.render_done}/{state.render_total} frames, ETA {state.render_eta:.0f} s")
-            layout.label(text="Esc cancels (finished frames are kept)", icon='INFO')
+            layout.operator("synthkiln.render_stop", text="Stop Render (Esc)", icon='CANCEL')
         else:
             layout.operator("synthkiln.render_dataset", icon='RENDER_ANIMATION')
             if state.render_status:

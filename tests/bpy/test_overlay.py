@@ -130,3 +130,37 @@ def test_a_failing_label_worker_says_why(tabletop, tmp_path):
             _wait(job)
     finally:
         job.close()
+
+
+def _settle(overlay, timeout=300.0):
+    """Run the overlay's timer as Blender would, until it stops rescheduling itself."""
+    end = time.monotonic() + timeout
+    while (delay := overlay._tick()) is not None:
+        assert time.monotonic() < end, "the overlay's label job took too long"
+        time.sleep(delay)
+
+
+def test_the_overlay_follows_the_previewed_frame_and_the_recipe(tabletop):
+    """The UI's timer (``_tick``, driven by hand here: the bpy module has no event loop): a record per
+    previewed frame, a new one when the recipe changes, none once switched off."""
+    from synthkiln.addon.ui import overlay
+    scene, wm = tabletop, bpy.context.window_manager
+    wm.synthkiln_label_overlay = True
+    try:
+        _settle(overlay)
+        assert overlay._State.error == "" and overlay._State.record["frame"] == 1
+        boxes = [o["bbox"] for o in overlay._State.record["objects"]]
+        assert boxes == [o["bbox"] for o in label_record(scene, 1)["objects"]]
+
+        scene.synthkiln.preview_frame = 0
+        _settle(overlay)
+        assert overlay._State.record["frame"] == 0
+
+        key = overlay._State.key
+        scene.synthkiln.recipe.categories[0].name = "cup"          # the mugs' category, renamed: labels follow
+        _settle(overlay)
+        assert overlay._State.key != key
+        assert "cup" in {o["category"] for o in overlay._State.record["objects"]}
+    finally:
+        wm.synthkiln_label_overlay = False
+    assert overlay._tick() is None and overlay._State.job is None

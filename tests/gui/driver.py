@@ -247,6 +247,10 @@ def script():
 
     # -- the presets menu of the Run panel's header (last: a menu stays open until the session ends) --
     if hasattr(bpy.types, "SYNTHKILN_MT_presets"):
+        for other in list(bpy.context.window_manager.windows)[1:]:     # e.g. the render's image window
+            with bpy.context.temp_override(window=other):
+                bpy.ops.wm.window_close()
+        yield 0.5
         win, area, ui, _ = view3d()
         ui.active_panel_category = "SynthKiln"
         with bpy.context.temp_override(window=win, screen=win.screen, area=area, region=ui):

@@ -149,8 +149,11 @@ def script():
     results["stop"] = stop
     save()
 
-    # -- the toggle in the 3D view's Overlays popover --
-    win, area, region = view3d()
+    # -- the toggle in the 3D view's Overlays popover (the render window closed: it may lie over it) --
+    for w in list(wm.windows)[1:]:
+        with bpy.context.temp_override(window=w):
+            bpy.ops.wm.window_close()
+    yield 0.5
     with override():
         bpy.ops.wm.call_panel(name="VIEW3D_PT_overlay", keep_open=False)
     yield 1.0

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
+from PIL import Image, ImageOps
 
 pytestmark = pytest.mark.gui
 
@@ -79,11 +79,15 @@ def session(request, extension_zip):
                         *chroot.chroot_cmd(root, ["sh", str(inner / "inside.sh"), str(inner), "480"])], check=False)
         results = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else {}
         ocr = {}
-        for shot in ("overlay", "popover"):         # OCR inside the chroot (tesseract lives there), 2x enlarged
+        # OCR inside the chroot (tesseract lives there): the overlay's coloured tags 2x enlarged, the popover's
+        # light-on-dark text inverted and 3x enlarged
+        for shot, scale, invert in (("overlay", 2, False), ("popover", 3, True)):
             if shot in results.get("screenshots", {}):
-                Image.open(run / f"{shot}.png").resize((3200, 1800), Image.LANCZOS).save(run / f"{shot}_x2.png")
+                im = Image.open(run / f"{shot}.png").convert("RGB")
+                im = ImageOps.invert(im.convert("L")) if invert else im
+                im.resize((im.width * scale, im.height * scale), Image.LANCZOS).save(run / f"{shot}_ocr.png")
                 ocr[shot] = subprocess.run(["timeout", "120", *chroot.chroot_cmd(
-                    root, ["tesseract", str(inner / f"{shot}_x2.png"), "-", "--psm", "11"])],
+                    root, ["tesseract", str(inner / f"{shot}_ocr.png"), "-", "--psm", "11"])],
                     capture_output=True, text=True).stdout
     art = ROOT / "gui_artifacts" / f"overlay-{suite}"
     if art.exists():
