@@ -164,6 +164,7 @@ def render(source: Recipe | PathLike, out: PathLike, *, preset: PathLike | None 
         total = recipe.output.frames
         if total == 0:
             raise UserError(f"{req.source}: the job has 0 frames: nothing to render")
+        req.shard = req.shard.of(recipe)     # a clip job: whole clips per chunk, as the CLI's pool splits them
         slots = None
         if workers == "auto":
             slots = _workers.auto_slots(recipe, max(1, _workers.frames_left(req.out, req.shard, total)), exe)[0]

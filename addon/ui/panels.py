@@ -14,7 +14,8 @@ from ..bridge.scene import RENDERABLE
 from ..core.recipe.assets import AssetSource
 from ..core.recipe.preset import PACKAGE_ROOT
 from ..core.randomizers import GROUPS, Randomizer
-from ..core.recipe.model import EXPORT_FORMATS, Category, OutputSettings, Recipe, RenderSettings, SceneSetup
+from ..core.recipe.model import (CLIP_FORMATS, EXPORT_FORMATS, Category, OutputSettings, Recipe, RenderSettings,
+                                 SceneSetup)
 from ..core.params.schema import field_specs
 from .draw import CHAR_PX, draw_field, draw_fields, draw_list, labelled_row, region_width, title, ui_scale
 from .stack_ops import effective_rule, object_rule, source_pool
@@ -22,7 +23,7 @@ from .stack_ops import effective_rule, object_rule, source_pool
 GROUP_ICONS = {"objects": 'OBJECT_DATA', "materials": 'MATERIAL', "camera": 'CAMERA_DATA', "lighting": 'LIGHT',
                "environment": 'WORLD', "sensor": 'IMAGE_DATA'}
 RECIPE = "synthkiln.recipe"
-OUTPUT_MAIN = ("directory", "frames", "seed", "depth", "distance", "normals", "flow", "semantic", "exports")
+OUTPUT_MAIN = ("directory", "frames", "seed", "clips", "clip_length", "depth", "distance", "normals", "flow", "semantic", "exports")
 RENDER_MAIN = ("resolution", "engine", "samples", "denoise")
 
 
@@ -236,8 +237,13 @@ class SYNTHKILN_PT_output(_Sidebar, bpy.types.Panel):
         col = layout.column(align=True)
         col.use_property_split = True
         col.use_property_decorate = False
-        for name in ("directory", "frames", "seed"):
-            col.prop(out, name)
+        for name in ("directory", "frames", "seed", "clips"):
+            if name == "frames" and out.clips:      # a clip job's frame count follows clips x clip_length
+                col.label(text=f"Frames: {out.clips * out.clip_length} ({out.clips} clips)")
+            else:
+                col.prop(out, name)
+        if out.clips:
+            col.prop(out, "clip_length")
         col = layout.column(align=True)
         col.use_property_split = True
         col.use_property_decorate = False
@@ -253,6 +259,8 @@ class SYNTHKILN_PT_output(_Sidebar, bpy.types.Panel):
         have = {e.value for e in out.exports}
         flow = layout.grid_flow(columns=2, align=True)
         for f in EXPORT_FORMATS:
+            if f in CLIP_FORMATS and not out.clips and f not in have:     # tracking formats need a clip job
+                continue
             flow.operator("synthkiln.export_toggle", text=title(f), depress=f in have).format = f
 
 
@@ -333,6 +341,10 @@ class SYNTHKILN_PT_run(bpy.types.Panel):
         row.operator("synthkiln.render_preview", text="", icon='RENDER_STILL')
         if snapshot.has(context.scene):
             row.operator("synthkiln.reset_scene", text="", icon='LOOP_BACK')
+        clips = state.recipe.output.clips
+        if clips:       # a clip job: key the previewed frame's clip onto the timeline (play it with Space)
+            length = max(state.recipe.output.clip_length, 1)
+            col.operator("synthkiln.preview_clip", icon='PLAY').clip = min(state.preview_frame // length, clips - 1)
         if state.preview_status:
             wrapped_label(col, context, state.preview_status, 'ERROR' if state.preview_failed else 'INFO')
         wm = context.window_manager
