@@ -92,9 +92,10 @@ def pixel_ray_hits(K, w2c, rows, cols, plane_point, plane_normal):
 def test_labels_present_with_expected_shapes(rendered):
     _, _, frames, _, _ = rendered
     lab = frames[1]
-    assert set(lab) == {"instance", "depth", "distance", "normals", "flow"}
+    assert set(lab) == {"instance", "depth", "distance", "normals", "flow", "flow_backward"}
     assert lab["distance"].shape == (H, W) and lab["normals"].shape == (H, W, 3) and lab["flow"].shape == (H, W, 2)
-    assert all(lab[k].dtype == np.float32 for k in ("depth", "distance", "normals", "flow"))
+    assert lab["flow_backward"].shape == (H, W, 2)
+    assert all(lab[k].dtype == np.float32 for k in ("depth", "distance", "normals", "flow", "flow_backward"))
     assert set(np.unique(lab["instance"])) == {1, 2, 3}
 
 
@@ -170,7 +171,8 @@ def test_passes_stay_off_unless_asked(empty_scene):
 
 
 def test_flow_of_a_moving_camera(empty_scene, tmp_path):
-    """A camera keyframed 0.1 m to the right: the static backdrop (z = 4 m) flows 0.1·fx/4 px to the left."""
+    """A camera keyframed 0.1 m to the right: the static backdrop (z = 4 m) flows 0.1·fx/4 px to the left
+    towards the next frame, and not at all towards the previous one."""
     from synthkiln.addon.bridge import camera, render
     scene = empty_scene
     build(scene)
@@ -185,4 +187,6 @@ def test_flow_of_a_moving_camera(empty_scene, tmp_path):
     K = camera.intrinsics(scene, cam)
     back = lab["flow"][inner(lab["instance"], 3, margin=2)]
     assert np.abs(back - [-0.1 * K[0, 0] / 4.0, 0.0]).max() < 0.05
-    assert set(lab) == {"instance", "depth", "flow"}
+    # the camera held still before frame 1 (constant extrapolation): nothing flows towards the previous frame
+    assert np.abs(lab["flow_backward"][inner(lab["instance"], 3, margin=2)]).max() < 0.05
+    assert set(lab) == {"instance", "depth", "flow", "flow_backward"}
