@@ -46,7 +46,8 @@ def _options(f):
     opts = [
         click.argument("source", type=click.Path(dir_okay=False)),
         click.option("--preset", help="Preset YAML applied over a .blend SOURCE's own recipe."),
-        click.option("--frames", type=click.IntRange(min=1), required=True, help="Frames in the job."),
+        click.option("--frames", type=click.IntRange(min=1), help="Frames in the job (a clip job: clips × "
+                     "clip length, which --frames may leave out)."),
         click.option("--shards", type=click.IntRange(min=1), required=True,
                      help="Tasks the job is split into; each renders on the cores its engine gives it "
                           "(render --workers auto; Dask: one Blender each)."),
@@ -55,6 +56,9 @@ def _options(f):
         click.option("--resolution", callback=resolution_option, help="WxH, e.g. 320x240."),
         click.option("--samples", type=click.IntRange(min=1), help="Cycles samples per pixel."),
         click.option("--device", type=click.Choice(DEVICE_CHOICES), help="render.device for every task."),
+        click.option("--clips", type=click.IntRange(min=0), help="A clip job of C clips (output.clips); shards "
+                     "render whole clips."),
+        click.option("--clip-length", type=click.IntRange(min=1), help="Frames per clip (output.clip_length)."),
         click.option("--gpus", type=click.IntRange(min=0), help="GPUs each task asks the engine for [default: 1 "
                      "when render.device is GPU (--device or the preset), else 0]."),
         click.option("--job-dir", type=click.Path(file_okay=False), help="Where the job files go "
@@ -72,9 +76,10 @@ def _options(f):
 
 
 def _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device, gpus,
-              local: bool = True) -> core.FarmJob:
+              clips=None, clip_length=None, local: bool = True) -> core.FarmJob:
     """Check what can be checked here, so a mistake fails now and not on the farm an hour later. Local
-    engines share this machine's file system: paths become absolute and the preset is validated."""
+    engines share this machine's file system: paths become absolute and the preset is validated. A clip
+    job (--clips, or a preset that is one) passes its shape to every task and counts its frames from it."""
     device_asked = device
     if local:
         src = Path(source)
@@ -84,12 +89,22 @@ def _make_job(source, preset, frames, shards, out, seed, resolution, samples, py
         if preset and src.suffix.lower() != ".blend":
             raise UserError("--preset goes with a .blend SOURCE; with a preset SOURCE, use `extends:` to layer presets")
         if src.suffix.lower() != ".blend":
-            recipe = load_preset(src, overrides(frames, seed, out, resolution, samples, device), OVERRIDE_FLAGS)
+            recipe = load_preset(src, overrides(frames, seed, out, resolution, samples, device, clips, clip_length),
+                                 OVERRIDE_FLAGS)
             device_asked = recipe.render.device
+            if recipe.output.clips > 0:
+                clips, clip_length = recipe.output.clips, recipe.output.clip_length
         source, out = str(src.resolve()), str(Path(out).resolve())
         preset = str(Path(preset).resolve()) if preset else None
+    if clips and not clip_length:
+        raise UserError(f"--clips {clips}: a .blend SOURCE (or a k8s job) needs --clip-length too: the job's "
+                        "frames are clips × clip length")
+    if clips:       # FarmJob.check refuses a --frames that is not clips × clip length
+        frames = clips * clip_length if frames is None else frames
+    if frames is None:
+        raise UserError("--frames is needed (or --clips and --clip-length for a clip job)")
     job = core.FarmJob(
-        source=source, out=out, frames=frames, shards=shards,
+        source=source, out=out, frames=frames, shards=shards, clips=clips, clip_length=clip_length,
         python=python or (os.path.abspath(sys.executable) if local else "python"), preset=preset, seed=seed,
         resolution=f"{resolution[0]}x{resolution[1]}" if resolution else None, samples=samples,
         name=name or f"synthkiln-{Path(source).stem}", retries=retries, device=device,
@@ -180,11 +195,11 @@ def submit_slurm(script: Path) -> str:
 @click.option("--sbatch-arg", "sbatch_args", multiple=True, help="Any other sbatch option, e.g. --gres=gpu:1 "
               "(repeatable).")
 def slurm(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
-          retries, name, submit,
+          retries, name, submit, clips, clip_length,
           max_running, max_array_size, partition, time_limit, cpus_per_task, mem, sbatch_args):
     """Slurm: an sbatch array script, one array task per shard (SLURM_ARRAY_TASK_ID)."""
     job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
-                    gpus)
+                    gpus, clips=clips, clip_length=clip_length)
     d = _job_dir(job_dir, job, "slurm")
     limit = max_array_size or slurm_max_array_size() or core.SLURM_MAX_ARRAY_SIZE
     script = core.slurm_script(job, str(d / "logs"), max_running=max_running, max_array_size=limit,
@@ -230,11 +245,11 @@ def run_openjd(d: Path, job: core.FarmJob, shards: list[int] | None = None) -> l
 @farm.command()
 @_options
 def openjd(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
-           retries, name, submit):
+           retries, name, submit, clips, clip_length):
     """Open Job Description (AWS Deadline Cloud): a job bundle, one task per shard; --submit runs it here
     with `openjd run`."""
     job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
-                    gpus)
+                    gpus, clips=clips, clip_length=clip_length)
     d = _job_dir(job_dir, job, "openjd")
     params = core.openjd_parameters(job)
     bundle_values = {"parameterValues": [{"name": k, "value": v} for k, v in params.items()]}
@@ -350,11 +365,11 @@ if __name__ == "__main__":
               "--nthreads 1: one Blender each) [default: a local cluster].")
 @click.option("--workers", type=click.IntRange(min=1), help="Local cluster workers [default: min(shards, CPUs)].")
 def dask(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
-         retries, name, submit,
+         retries, name, submit, clips, clip_length,
          scheduler, workers):
     """Dask: one task per shard on a scheduler or a local cluster, retried by Dask; --submit waits for it."""
     job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
-                    gpus)
+                    gpus, clips=clips, clip_length=clip_length)
     d = _job_dir(job_dir, job, "dask")
     record = _write(d, "dask", job, {"run_dask.py": _DASK_RUNNER}, options=dict(scheduler=scheduler, workers=workers))
     if submit:
@@ -435,14 +450,14 @@ def submit_flamenco(manager: str, body: dict) -> str:
 @click.option("--manager", help="Flamenco Manager URL for --submit, e.g. http://manager:8080.")
 @click.option("--priority", type=click.IntRange(0, 100), default=50, show_default=True)
 def flamenco(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
-             retries, name, submit,
+             retries, name, submit, clips, clip_length,
              manager, priority):
     """Flamenco 3: a job type script (scripts/synthkiln_render.js on the Manager) and this job's
     submission; --submit posts it to --manager."""
     if submit and not manager:
         raise UserError("--submit needs --manager URL (the Flamenco Manager)")
     job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
-                    gpus)
+                    gpus, clips=clips, clip_length=clip_length)
     d = _job_dir(job_dir, job, "flamenco")
     body = core.flamenco_submission(job, priority)
     record = _write(d, "flamenco", job, {"synthkiln_render.js": core.flamenco_job_type(job),
@@ -480,13 +495,12 @@ def _labels(pairs) -> dict[str, str]:
               help="Run only on nodes with this label, e.g. nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3 "
                    "(repeatable).")
 def k8s(source, preset, frames, shards, out, seed, resolution, samples, device, gpus, job_dir, python,
-        retries, name, submit,
+        retries, name, submit, clips, clip_length,
         image, parallelism, claim, mount_path, cpu, memory, namespace, gpu_resource, node_selector):
     """Kubernetes: an Indexed Job, one pod per shard (JOB_COMPLETION_INDEX); paths are container paths.
     --submit runs `kubectl create -f`."""
     job = _make_job(source, preset, frames, shards, out, seed, resolution, samples, python, retries, name, device,
-                    gpus,
-                    local=False)
+                    gpus, clips=clips, clip_length=clip_length, local=False)
     d = _job_dir(job_dir or Path("jobs") / "k8s", job, "k8s")
     manifest = core.k8s_job(job, image=image, parallelism=parallelism, claim=claim, mount_path=mount_path,
                             cpu=cpu, memory=memory, namespace=namespace, gpu_resource=gpu_resource,

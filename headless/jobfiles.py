@@ -41,6 +41,8 @@ class FarmJob:
     retries: int = 2                     # extra attempts of a failed shard (the engine's, or the script's)
     device: str | None = None            # passed through to `render --device` (CPU, GPU, auto)
     gpus: int = 0                        # GPUs each task asks its engine for (Slurm gres, k8s limits, ...)
+    clips: int | None = None             # passed through to `render --clips` (a clip job: frames = clips × length)
+    clip_length: int | None = None       # passed through to `render --clip-length`
 
     def check(self) -> None:
         if self.frames < 1:
@@ -54,6 +56,14 @@ class FarmJob:
             raise UserError(f"--gpus {self.gpus}: expected 0 or more")
         if self.device is not None and self.device not in ("CPU", "GPU", "auto"):
             raise UserError(f"--device {self.device!r}: expected CPU, GPU or auto")
+        if self.clips:      # a clip is rendered by one shard (physics and resume work per clip)
+            if not self.clip_length or self.clip_length < 1:
+                raise UserError(f"--clips {self.clips}: a farm clip job needs --clip-length (frames per clip)")
+            if self.frames != self.clips * self.clip_length:
+                raise UserError(f"--frames {self.frames}: a clip job of {self.clips} clips × {self.clip_length} "
+                                f"frames has {self.clips * self.clip_length} frames (leave --frames out)")
+            if self.shards > self.clips:
+                raise UserError(f"--shards {self.shards}: expected 1..{self.clips} (a shard renders whole clips)")
 
     def render_args(self, shard: str | int) -> list[str]:
         """Arguments after the interpreter: ``-m synthkiln render ... --shard <shard>/<n>``; ``shard`` is an
@@ -63,7 +73,8 @@ class FarmJob:
             args += ["--preset", self.preset]
         args += ["--frames", str(self.frames), "--out", self.out]
         for flag, value in (("--seed", self.seed), ("--resolution", self.resolution), ("--samples", self.samples),
-                            ("--device", self.device)):
+                            ("--device", self.device), ("--clips", self.clips),
+                            ("--clip-length", self.clip_length)):
             if value is not None:
                 args += [flag, str(value)]
         return args + ["--shard", f"{shard}/{self.shards}"]
@@ -236,6 +247,8 @@ function shardArgs(settings, shard) {
     if (settings.resolution) args.push("--resolution", settings.resolution);
     if (settings.samples > 0) args.push("--samples", String(settings.samples));
     if (settings.device) args.push("--device", settings.device);
+    if (settings.clips >= 0) args.push("--clips", String(settings.clips));
+    if (settings.clip_length > 0) args.push("--clip-length", String(settings.clip_length));
     args.push("--shard", `${shard}/${settings.shards}`);
     return args;
 }
@@ -244,6 +257,9 @@ function compileJob(job) {
     const settings = job.settings;
     if (!(settings.shards >= 1 && settings.shards <= settings.frames)) {
         throw `shards must be 1..${settings.frames}, got ${settings.shards}`;
+    }
+    if (settings.clips > 0 && settings.shards > settings.clips) {
+        throw `shards must be 1..${settings.clips} (whole clips), got ${settings.shards}`;
     }
     for (let shard = 0; shard < settings.shards; shard++) {
         const task = author.Task(`shard-${shard}`, "misc");
@@ -258,7 +274,7 @@ def flamenco_settings(job: FarmJob) -> dict[str, Any]:
     return {"python": job.python, "source": job.source, "preset": job.preset or "", "out": job.out,
             "frames": job.frames, "shards": job.shards, "seed": -1 if job.seed is None else job.seed,
             "resolution": job.resolution or "", "samples": job.samples or 0, "device": job.device or "",
-            "gpus": job.gpus}
+            "gpus": job.gpus, "clips": -1 if job.clips is None else job.clips, "clip_length": job.clip_length or 0}
 
 
 def flamenco_job_type(job: FarmJob) -> str:
@@ -267,7 +283,8 @@ def flamenco_job_type(job: FarmJob) -> str:
     kinds = {"python": ("string", "file_path"), "source": ("string", "file_path"), "preset": ("string", "file_path"),
              "out": ("string", "dir_path"), "frames": ("int32", None), "shards": ("int32", None),
              "seed": ("int32", None), "resolution": ("string", None), "samples": ("int32", None),
-             "device": ("string", None), "gpus": ("int32", None)}
+             "device": ("string", None), "gpus": ("int32", None), "clips": ("int32", None),
+             "clip_length": ("int32", None)}
     required = {"python", "source", "out", "frames", "shards"}
     settings = []
     for key, default in flamenco_settings(job).items():

@@ -31,6 +31,7 @@ from ..core.dataset.status import record_frame_time
 from . import appliers
 from . import assets, camera, compat, labels, render, scene as scene_setup
 from .appliers import motion
+from .appliers.objects import Simulations
 from .sensor import SensorFrame
 from .envvars import DEFER_EXPORTS
 
@@ -53,6 +54,7 @@ class FrameJob:
     def prepare(self) -> "FrameJob":
         """Build what is missing, label targets, set up randomizers and render settings (idempotent)."""
         sc, recipe = self.scene, self.recipe
+        Simulations.clear()       # a clip simulated by an earlier job (its scene may have changed since)
         scene_setup.ensure_scene(sc, recipe, self.base_dir)
         pool_assets = assets.prepare_pools(sc, recipe, self.base_dir)     # pool slots are targets: made first
         self.targets = assets.slot_targets(sc, recipe, scene_setup.resolve_targets(sc, recipe), pool_assets)

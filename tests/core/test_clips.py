@@ -100,6 +100,26 @@ def test_draws_are_keyed_by_the_clip():
                                                          for t in range(3)]
 
 
+def test_physics_drop_during_clip_keys_its_frames():
+    """physics_drop with during_clip: the clip's start poses (as when it settles) plus the clip frames the
+    bridge keys with the simulated poses; off, or in a still, the values are as before and the recipe keeps
+    its identity."""
+    def job(during, clips=2):
+        return recipe_from_data({"output": {"clips": clips, "clip_length": 4}, "randomizers": {"objects": [
+            {"type": "physics_drop", "name": "drop", "during_clip": during}]}})
+
+    def drop(recipe, i, keys=()):
+        return sample_frame(recipe, 0, i, {"objects/drop": Context(targets=["A"])}, clip_keys=keys)["objects/drop"]["A"]
+    on, off = job(True), job(False)
+    v = drop(on, 6)
+    assert (v["frames"], v["frame"], v["length"]) == ([1, 2, 3], 2, 4)
+    assert {k: x for k, x in v.items() if k not in ("frames", "frame", "length")} == drop(off, 6) == drop(off, 4)
+    assert drop(on, 4, keys=tuple(range(-1, 5)))["frames"] == [-1, 0, 1, 2, 3, 4]     # a preview: the clip
+    assert "frames" not in drop(job(True, clips=0), 0)                                 # a still settles
+    assert recipe_hash(job(False, clips=0)) == recipe_hash(recipe_from_data({"randomizers": {"objects": [
+        {"type": "physics_drop", "name": "drop"}]}})) != recipe_hash(job(True, clips=0))
+
+
 def ctx(t, length=10, names=("X",)):
     return Context(targets=list(names), frame=FrameState(clip=0, clip_frame=t, clip_length=length))
 

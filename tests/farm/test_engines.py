@@ -192,6 +192,21 @@ def test_openjd_run_renders_and_reruns_the_failed_task(work, kit):
     assert_same_as_one_process(out, work, kit)
 
 
+def test_openjd_renders_a_clip_job_in_whole_clips(work, kit):
+    """`farm openjd --clips 2 --clip-length 2` (no --frames): the tasks render the clip job, 2 × 2 frames whose
+    records say their clip and frame."""
+    if shutil.which("openjd") is None and not Path(sys.executable).with_name("openjd").exists():
+        pytest.skip("openjd-cli is not installed (pip install -e '.[test]')")
+    out = work.root / "openjd-clips"
+    p = kit.run_farm("openjd", work.preset, "--clips", 2, "--clip-length", 2, "--shards", SHARDS, "--out", out,
+                     "--submit", cwd=work.root)
+    assert p.returncode == 0, p.stderr
+    assert submitted(out, "openjd")["job"]["clips"] == 2
+    records = [json.loads((out / "frames" / f"{i:06d}.json").read_text()) for i in range(4)]
+    assert [r["clip"] for r in records] == [{"index": i // 2, "frame": i % 2, "length": 2} for i in range(4)]
+    assert json.loads((out / "synthkiln.json").read_text())["frames"] == 4
+
+
 # -- Dask ---------------------------------------------------------------------------------------------
 
 def _dask():

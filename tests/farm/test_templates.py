@@ -400,3 +400,60 @@ def test_cli_gpus_follow_the_recipe_or_the_flags(tmp_path, kit, tiny_preset):
     bad = kit.run_farm("k8s", "/data/tiny.yaml", "--frames", 2, "--shards", 2, "--out", "/data/out", "--job-dir", "k",
                        "--node-selector", "nolabel", cwd=tmp_path)
     assert bad.returncode == 1 and "--node-selector 'nolabel': expected KEY=VALUE" in bad.stderr
+
+
+# -- clip jobs: every engine passes --clips / --clip-length to its tasks --------------------------------------
+
+CLIP = core.FarmJob(source="/data/tiny.yaml", out="/data/out", frames=12, shards=3, python="/venv/bin/python",
+                    clips=3, clip_length=4)
+
+
+def test_clip_job_passes_its_shape_to_every_task(tmp_path):
+    p = parse_render(CLIP.render_args(1))
+    assert (p["clips"], p["clip_length"], p["frames"], p["shard"]) == (3, 4, 12, "1/3")
+    assert "--clips" not in PLAIN.render_args(0) and "--clip-length" not in PLAIN.render_args(0)
+    assert "--clips 3 --clip-length 4" in core.slurm_script(CLIP, "/l")
+    run = core.openjd_template(CLIP)["steps"][0]["script"]["actions"]["onRun"]
+    assert run["args"][run["args"].index("--clips"):][:4] == ["--clips", "3", "--clip-length", "4"]
+    assert core.k8s_job(CLIP, image="x")["spec"]["template"]["spec"]["containers"][0]["command"] == \
+        CLIP.command("JOB_COMPLETION_INDEX")
+    out = compile_flamenco(tmp_path, CLIP)
+    assert [t["commands"][0]["parameters"]["args"] for t in out["tasks"]] == [CLIP.render_args(k) for k in range(3)]
+    assert "whole clips" in compile_flamenco(tmp_path, CLIP, {"shards": 4, "frames": 12})["error"]
+
+
+def test_clip_job_checks():
+    with pytest.raises(UserError, match=r"--shards 4: expected 1..3 \(a shard renders whole clips\)"):
+        core.FarmJob(source="a.yaml", out="o", frames=12, shards=4, clips=3, clip_length=4).check()
+    with pytest.raises(UserError, match=r"--frames 10: a clip job of 3 clips × 4 frames has 12"):
+        core.FarmJob(source="a.yaml", out="o", frames=10, shards=2, clips=3, clip_length=4).check()
+    with pytest.raises(UserError, match="needs --clip-length"):
+        core.FarmJob(source="a.blend", out="o", frames=10, shards=2, clips=3).check()
+    assert core.FarmJob.from_data(json.loads(json.dumps(CLIP.to_data()))) == CLIP
+
+
+def test_cli_clip_flags_reach_the_job_files(tmp_path, kit, tiny_preset):
+    """`farm ... --clips C --clip-length L` needs no --frames (C × L); a preset that is a clip job passes its
+    own shape; the shards are whole clips."""
+    p = kit.run_farm("slurm", tiny_preset.name, "--clips", 3, "--clip-length", 2, "--shards", 3, "--out", "out",
+                     cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    d = tmp_path / "out/jobs/slurm"
+    job = core.FarmJob.from_data(json.loads((d / "synthkiln-job.json").read_text())["job"])
+    assert (job.frames, job.clips, job.clip_length) == (6, 3, 2)
+    assert "--frames 6 --out" in (d / "render.sbatch").read_text()
+    assert "--clips 3 --clip-length 2 --shard" in (d / "render.sbatch").read_text()
+    clip_preset = tmp_path / "clip.yaml"
+    clip_preset.write_text(kit.TINY_PRESET.replace("render:", "output: {clips: 2, clip_length: 5}\nrender:", 1))
+    p = kit.run_farm("openjd", clip_preset, "--shards", 2, "--out", "out2", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    args = yaml.safe_load((tmp_path / "out2/jobs/openjd/template.yaml").read_text())["steps"][0]["script"][
+        "actions"]["onRun"]["args"]
+    assert args[args.index("--frames") + 1] == "10" and args[args.index("--clips"):][:4] == \
+        ["--clips", "2", "--clip-length", "5"]
+    for bad, message in ((["--clips", 2, "--clip-length", 3, "--shards", 3], "--shards 3: expected 1..2"),
+                         (["--clips", 2, "--clip-length", 3, "--frames", 5, "--shards", 1], "--frames 5"),
+                         (["--shards", 1], "--frames is needed")):
+        p = kit.run_farm("dask", tiny_preset, "--out", tmp_path / "out3", *bad, cwd=tmp_path)
+        lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+        assert p.returncode != 0 and len(lines) == 1 and message in lines[0], p.stderr

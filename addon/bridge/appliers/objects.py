@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
 
 import bmesh
 import bpy
 import numpy as np
-from mathutils import Euler
+from mathutils import Euler, Matrix
 
 from ...core import randomizers as R
 from ...core.errors import UserError
 from ...core.randomizers.objects import SHAPES, limited
 from ...core.params.schema import path_str
 from ...core.randomizers.surface import Surface
+from . import motion
 from .materials import take_own
 from .base import Applier, find_object, footprint, principled
 
@@ -262,35 +264,16 @@ class PhysicsDrop(Applier):
 
     def apply(self, scene, r, values):
         rbw = scene.rigidbody_world
+        if not rbw.enabled:         # a drop through a clip turns it off so its keys drive the bodies
+            rbw.enabled = True
+        clip = next((v for v in values.values() if "frames" in v), None)
+        if clip is not None:
+            return self._through_clip(scene, r, values, clip)
         start = scene.frame_current
-        cache = rbw.point_cache
-        if (cache.frame_start, cache.frame_end) != (start, start + r.steps):
-            cache.frame_end = max(cache.frame_end, start + r.steps)
-            cache.frame_start = start
-            cache.frame_end = start + r.steps
+        track = simulate(scene, r, values, start, r.steps)
+        final = track[-1]
+        moved = max([(m.translation - track[-2][n].translation).length for n, m in final.items()] or [0.0])
         objs = {name: bpy.data.objects[name] for name in values}
-        for name, v in values.items():
-            set_pose(objs[name], v)
-        for obj in rbw.collection.objects:      # hidden ones (also those left out of values) neither fall nor collide
-            rb = obj.rigid_body
-            if rb is None or rb.type != "ACTIVE":
-                continue
-            on = obj.name in values and values[obj.name]["visible"]
-            if rb.enabled != on:
-                rb.enabled = on
-            if list(rb.collision_collections) != (COLLIDE if on else [False] * 20):
-                rb.collision_collections = COLLIDE if on else [False] * 20
-        _invalidate(rbw)
-        scene.frame_set(start)
-        moving = [o for n, o in objs.items() if values[n]["visible"]]
-        last = {}
-        for f in range(start + 1, start + r.steps + 1):
-            if f == start + r.steps:
-                last = {o.name: o.matrix_world.translation.copy() for o in moving}
-            scene.frame_set(f)
-        final = {o.name: o.matrix_world.copy() for o in moving}
-        moved = max([(final[n].translation - p).length for n, p in last.items()] or [0.0])
-        scene.frame_set(start)
         poses = {}
         for name, m in final.items():
             obj = objs[name]
@@ -301,3 +284,94 @@ class PhysicsDrop(Applier):
                            "rotation": [round(a, 6) for a in obj.rotation_euler]}
         _invalidate(rbw)      # the start frame now shows the settled poses
         return {"poses": poses, "settled": moved < 1e-3, "last_step_m": round(moved, 6)}
+
+    def _through_clip(self, scene, r, values, clip):
+        """The drop plays out through the clip: simulated from the clip's start state over the whole clip
+        (scene frames ``FRAME0 .. FRAME0 + L``), then keyed at the clip frames t-1, t, t+1 as delta
+        transforms like a motion type, with the rigid body world off so the keys (and the Vector pass)
+        drive. The whole clip is simulated every time, so a frame alone equals a frame in order; the
+        per-process cache only saves simulating it again for the clip's next frame."""
+        frames, t, length = clip["frames"], clip["frame"], clip["length"]
+        key = _simulation_key(scene, r, values)
+        track = Simulations.get(key)
+        if track is None:
+            before = scene.frame_current
+            track = simulate(scene, r, values, motion.scene_frame(0), length)
+            Simulations.put(key, track)
+            scene.frame_current = before
+        else:
+            for name, v in values.items():
+                set_pose(bpy.data.objects[name], v)
+        scene.rigidbody_world.enabled = False
+        poses = {}
+        for name in sorted(track[0]):
+            obj = bpy.data.objects[name]
+            p0, R0 = track[0][name].translation, track[0][name].to_3x3().normalized()
+            at = [track[min(max(f, 0), length)][name] for f in frames]    # at rest before frame 0
+            offsets = [motion.to_parent(obj, Matrix.Identity(3)) @ (m.translation - p0) for m in at]
+            turns = [motion.turn_in_parent(obj, m.to_3x3().normalized() @ R0.transposed()) for m in at]
+            motion.key_transform(obj, frames, offsets, turns)
+            m = track[min(max(t, 0), length)][name]
+            poses[name] = {"location": [round(x, 6) + 0.0 for x in m.translation],
+                           "rotation": [round(a, 6) + 0.0 for a in m.to_euler("XYZ")]}
+        moved = max([(m.translation - track[-2][n].translation).length for n, m in track[-1].items()] or [0.0])
+        return {"poses": poses, "frame": t, "settled": moved < 1e-3}
+
+
+class Simulations:
+    """The last clip simulated in this process ({key: track}), so a clip's frames rendered in order simulate
+    it once. ``FrameJob.prepare`` empties it; a hit returns exactly what simulating again would."""
+    _key: str | None = None
+    _track: list | None = None
+
+    @classmethod
+    def get(cls, key):
+        return cls._track if key == cls._key else None
+
+    @classmethod
+    def put(cls, key, track) -> None:
+        cls._key, cls._track = key, track
+
+    @classmethod
+    def clear(cls) -> None:
+        cls._key = cls._track = None
+
+
+def _simulation_key(scene, r, values) -> str:
+    """Everything a clip's simulation depends on: the randomizer's settings, the start poses (not the keyed
+    frames) and every other rigid body's own transform and mesh size."""
+    start = {n: {k: x for k, x in v.items() if k not in ("frames", "frame")} for n, v in values.items()}
+    bodies = [(o.name, [list(row) for row in o.matrix_basis], len(getattr(o.data, "vertices", ())))
+              for o in scene.rigidbody_world.collection.objects if o.name not in values]
+    return json.dumps([scene.name, repr(r), start, sorted(bodies)], sort_keys=True, default=str)
+
+
+def simulate(scene, r, values, start: int, steps: int) -> list[dict]:
+    """World matrices of the visible dropped objects at scene frames ``start .. start + steps``, simulated
+    from the poses in ``values``; the scene is left at ``start`` (the start poses)."""
+    rbw = scene.rigidbody_world
+    cache = rbw.point_cache
+    if (cache.frame_start, cache.frame_end) != (start, start + steps):
+        cache.frame_end = max(cache.frame_end, start + steps)
+        cache.frame_start = start
+        cache.frame_end = start + steps
+    objs = {name: bpy.data.objects[name] for name in values}
+    for name, v in values.items():
+        set_pose(objs[name], v)
+    for obj in rbw.collection.objects:      # hidden ones (also those left out of values) neither fall nor collide
+        rb = obj.rigid_body
+        if rb is None or rb.type != "ACTIVE":
+            continue
+        on = obj.name in values and values[obj.name]["visible"]
+        if rb.enabled != on:
+            rb.enabled = on
+        if list(rb.collision_collections) != (COLLIDE if on else [False] * 20):
+            rb.collision_collections = COLLIDE if on else [False] * 20
+    _invalidate(rbw)
+    moving = [o for n, o in objs.items() if values[n]["visible"]]
+    track = []
+    for f in range(start, start + steps + 1):
+        scene.frame_set(f)
+        track.append({o.name: o.matrix_world.copy() for o in moving})
+    scene.frame_set(start)
+    return track

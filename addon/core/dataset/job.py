@@ -174,6 +174,10 @@ def recipe_hash(recipe: Recipe) -> str:
         out.pop("clips", None)
         out.pop("clip_length", None)
     data["categories"] = [{k: v for k, v in c.items() if k != "color"} for c in data["categories"]]   # previews only
+    for stack in data["randomizers"].values():     # physics_drop settling before a clip keeps older identities
+        for r in stack:
+            if r.get("type") == "physics_drop" and not r.get("during_clip"):
+                r.pop("during_clip", None)
     if not data["randomizers"].get("sensor"):     # an empty sensor stack (issue 18) keeps older datasets' identity
         data["randomizers"] = {k: v for k, v in data["randomizers"].items() if k != "sensor"}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

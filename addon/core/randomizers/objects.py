@@ -314,7 +314,8 @@ class Distractors(Placement):
 @dataclass
 class PhysicsDrop(Placement):
     """Drops the selected objects from random poses above a surface and lets Blender's rigid bodies
-    settle them (deterministic for a seed); the settled poses are applied and recorded."""
+    settle them (deterministic for a seed); the settled poses are applied and recorded. In a clip job with
+    `during_clip` the drop is the clip's motion instead: frame t shows the simulation's step t."""
     TYPE: ClassVar[str] = "physics_drop"
 
     z: Distribution = fld(uni(0.05, 0.4), "Drop height (m): above resting on the surface (volume: absolute z)")
@@ -331,6 +332,15 @@ class PhysicsDrop(Placement):
         "centred on their origin)")
     friction: float = fld(0.5, "Friction of dropped objects and colliders", min=0.0, max=1.0)
     bounciness: float = fld(0.0, "Restitution of dropped objects and colliders", min=0.0, max=1.0)
+    during_clip: bool = fld(False, "Clip jobs: the drop plays out through the clip (frame t shows simulation "
+                                   "step t, falling, tumbling and colliding) instead of settling before frame 0; "
+                                   "`steps` is then the clip length")
 
     def sample(self, rng, ctx):
-        return place_all(self, rng, ctx, ctx.targets)
+        out = place_all(self, rng, ctx, ctx.targets)
+        if self.during_clip and ctx.frame.clip >= 0:     # the simulated frames the bridge keys (t-1, t, t+1)
+            f = ctx.frame
+            for v in out.values():
+                if v["visible"]:
+                    v.update(frames=list(f.motion_frames()), frame=f.clip_frame, length=max(f.clip_length, 1))
+        return out
