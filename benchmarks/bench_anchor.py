@@ -29,7 +29,7 @@ ANCHOR = ROOT.parent / "shared" / "bench" / "anchor"
 PY = Path(sys.executable)
 # job name -> (frames, width, height, samples)
 JOBS = {"anchor": (200, 320, 240, 4), "tiny": (1000, 160, 120, 1)}
-# synthkiln: the default (--workers auto: on 2 cores and these frame sizes, 2 processes x 1 thread);
+# synthkiln: the default (--workers auto: on 2 cores, 2 processes x 1 thread at 160x120, 1 x 2 at 320x240);
 # -w1 / -w2: --workers 1 / 2. The bare floor in 1 and 2 processes.
 SIDES = ("synthkiln", "synthkiln-w1", "blenderproc", "bare", "bare-x2")
 ALL_SIDES = SIDES + ("synthkiln-w2",)

@@ -92,9 +92,11 @@ def choose(device: str, backend: str, available: dict[str, list[Device]], wanted
 # Threads per process on the CPU, by frame size (pixels). Cycles spreads one frame's pixels over every thread,
 # but the per-frame rest (scene sync, saving, decoding passes, labels, files) runs on one: small frames leave
 # threads idle between renders, so they run as several processes; large frames keep all threads busy in one.
-# Measured on 2 cores (issue 16, anchor scene): 2 processes x 1 thread beat 1 x 2 by 1.48x at 160x120 / 1 spp
-# and 1.09x at 320x240 / 4 spp, so frames up to ~320x240 get one thread each.
-CPU_THREADS_BY_PIXELS = ((100_000, 1), (400_000, 4), (2_200_000, 8))   # ~320x240: 1, ~640x480: 4, ~1080p: 8
+# Measured on 2 cores (issue 16, anchor scene, both in one run of benchmarks/bench_anchor.py): at 160x120 / 1 spp
+# 2 processes x 1 thread beat 1 x 2 by ~1.4x; at 320x240 / 4 spp one process of 2 threads won (148-157 vs
+# 120-140 frames/min; the bare render gains nothing from a second process either). So only frames up to
+# ~50,000 pixels get one thread each. Threads: 160x120 1, 320x240 2, 640x480 4, ~1080p 8.
+CPU_THREADS_BY_PIXELS = ((50_000, 1), (150_000, 2), (400_000, 4), (2_200_000, 8))
 # A GPU worker's CPU threads: scene sync and the per-frame work above, enough to keep its card fed.
 MAX_THREADS_PER_GPU = 8
 # What one CPU worker process may need (Blender, the scene, one frame's buffers): auto never starts more

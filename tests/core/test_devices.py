@@ -126,10 +126,11 @@ def test_one_worker_per_gpu_each_pinned():
 
 
 @pytest.mark.parametrize("cpus, resolution, frames, expected", [
-    (2, (320, 240), 100, [1, 1]),               # this machine: two processes of one thread (measured faster)
-    (2, (160, 120), 100, [1, 1]),
+    (2, (160, 120), 100, [1, 1]),               # this machine: tiny frames, two processes of one thread
+    (2, (320, 240), 100, [2]),                  # from ~320x240 one process of both threads (measured faster)
     (2, (640, 480), 100, [2]),                  # larger frames: one process, both threads
-    (16, (320, 240), 100, [1] * 16),            # small frames: many small processes
+    (16, (160, 120), 100, [1] * 16),            # small frames: many small processes
+    (16, (320, 240), 100, [2] * 8),
     (16, (640, 480), 100, [4] * 4),
     (16, (1920, 1080), 100, [8] * 2),
     (16, (3840, 2160), 100, [16]),              # large frames keep every thread busy in one process
