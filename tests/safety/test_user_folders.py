@@ -70,6 +70,21 @@ def test_export_never_replaces_a_folder_holding_a_users_file(tmp_path):
     write_exports(tmp_path, ["yolo", "coco"], 0)               # our own folders are replaced as before
 
 
+def test_a_manifest_written_by_another_process_mid_claim_is_accepted(tmp_path, monkeypatch):
+    """A pool's processes claim the folder at once: the manifest one of them writes between the first check
+    and the scan is the job's own, not a user's file (made one run in N of test_clips_cli fail)."""
+    root = tmp_path / "out"
+    root.mkdir()
+    scan = layout._foreign_files
+
+    def another_process_writes_the_manifest(folder, top=True):
+        (root / layout.MANIFEST).write_text("{}")
+        yield from scan(folder, top)
+
+    monkeypatch.setattr(layout, "_foreign_files", another_process_writes_the_manifest)
+    layout.claim_output(root)
+
+
 @pytest.mark.bpy
 @pytest.mark.parametrize("workers", [1, 2])
 def test_render_into_a_user_folder_is_refused_and_touches_nothing(tmp_path, workers):

@@ -82,7 +82,8 @@ def claim_output(root: Path) -> None:
     """Refuse to write a dataset into a folder that holds something else: ``root`` must be missing, a
     dataset (its manifest), or hold only what a job writes before its manifest (farm job files in
     ``jobs/``, heartbeats in ``shards/``, temp files of a crashed writer). So nothing of a user's is
-    ever overwritten."""
+    ever overwritten. A pool's processes claim the folder at once: one may write the manifest between the
+    first check and the scan (the scan then finds it), so the manifest is looked for again before refusing."""
     root = Path(root)
     if (root / MANIFEST).is_file():
         return
@@ -92,7 +93,7 @@ def claim_output(root: Path) -> None:
         foreign = next(_foreign_files(root), None) if root.is_dir() else None
     except OSError as e:
         raise DatasetError(f"cannot read the output folder {root}: {e.strerror or e}") from None
-    if foreign is not None:
+    if foreign is not None and not (root / MANIFEST).is_file():
         raise DatasetError(f"{root}: not empty and not a SynthKiln dataset (no {MANIFEST}; it holds "
                            f"{foreign.relative_to(root).as_posix()!r}); choose a new or empty folder, so "
                            "nothing in this one is overwritten")
