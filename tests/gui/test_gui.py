@@ -90,16 +90,6 @@ class Session:
         return x + wx, wh - (y + h), x + wx + w, wh - y
 
 
-@pytest.fixture(scope="session")
-def extension_zip(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gui_dist")
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_extension.py"), "--output-dir", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (zip_path,) = out.glob("synthkiln-*.zip")
-    return zip_path
-
-
 def _preset(out_dir: str) -> dict:
     """presets/tabletop.yaml made tiny: 64x48, 1 sample, no denoising, 2 frames, a fixed seed."""
     data = yaml.safe_load((ROOT / "presets" / "tabletop.yaml").read_text())

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +38,6 @@ def _chroot():
 
 
 chroot = _chroot()
-
-
-@pytest.fixture(scope="session")
-def extension_zip(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gui_overlay_dist")
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_extension.py"), "--output-dir", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (zip_path,) = out.glob("synthkiln-*.zip")
-    return zip_path
 
 
 @pytest.fixture(scope="module", params=SUITES)
