@@ -83,7 +83,9 @@ def render(source: Path, preset, frames, out, seed, shard, resolution, samples, 
             if through_pool(out_dir, req.recipe):
                 return _report(out_dir, t0)
         elif req.blend is not None and pool.may_pool(workers, recycle, req.shard, req.frames):
-            recipe, out_dir = rendering.blend_job(req)      # read in a child: the pool's parent never loads bpy
+            # a preset replaces the .blend's recipe (import_preset): known here; else read in a child, as the
+            # pool's parent never loads bpy
+            recipe, out_dir = rendering.preset_job(req) if req.recipe is not None else rendering.blend_job(req)
             if through_pool(out_dir, recipe):
                 return _report(out_dir, t0)
         out_dir = rendering.render_here(req, through_pool, display.update)

@@ -52,6 +52,7 @@ from ..addon.core.recipe.model import Recipe
 DEFAULT_RECYCLE = 1000
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
 POLL_S = 0.25
+CPUS = "SYNTHKILN_CPUS"          # a child's cores ("0,1"): the launcher pins it there (devices.cpu_sets)
 SCRATCH = "synthkiln-worker-"     # + the pool's writer tag (pid-host): a child's TMPDIR
 STOP_GRACE_S = 5.0
 DEVICE_LINE = "device: "          # a child's first line: what it renders on (bridge/pipeline.py)
@@ -64,6 +65,9 @@ _LAUNCH = ("import ctypes, os, sys\n"
            "    pass\n"
            "if os.getppid() != int(sys.argv[1]):\n"
            "    sys.exit(137)\n"
+           "cpus = os.environ.pop('SYNTHKILN_CPUS', '')\n"
+           "if cpus and hasattr(os, 'sched_setaffinity'):\n"
+           "    os.sched_setaffinity(0, {int(c) for c in cpus.split(',')})\n"
            "os.execv(sys.executable, [sys.executable, '-m', 'synthkiln', *sys.argv[2:]])\n")
 
 
@@ -96,6 +100,15 @@ def list_devices(python: str = sys.executable) -> dict[str, list[devices.Device]
         raise UserError(f"cannot list the render devices: {tail[-1] if tail else f'exit status {p.returncode}'}")
     data = json.loads(p.stdout.strip().splitlines()[-1])
     return {b: [devices.Device(b, d["name"], d["id"]) for d in found] for b, found in data["gpus"].items()}
+
+
+def allowed_cpus() -> list[int] | None:
+    """The cores this process may run on, in order, where that is the whole story: None without
+    ``sched_getaffinity`` or under a CPU quota (cores shared with others: pinning would crowd them)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    return cores if len(cores) == available_cpus() else None
 
 
 def available_cpus() -> int:
@@ -143,9 +156,12 @@ def auto_slots(recipe: Recipe, frames: int, python: str = sys.executable,
                                 available_memory()), choice
 
 
-def slot_env(slot: devices.WorkerSlot) -> dict[str, str]:
-    """A child's share of the machine: its CPU threads and its one GPU (by Cycles id)."""
+def slot_env(slot: devices.WorkerSlot, cpus: tuple[int, ...] = ()) -> dict[str, str]:
+    """A child's share of the machine: its CPU threads, its cores (pinned by the launcher) and its one GPU
+    (by Cycles id)."""
     env = {THREADS_ENV: str(slot.threads)}
+    if cpus:
+        env[CPUS] = ",".join(map(str, cpus))
     if slot.gpu is not None:
         env[GPU_ENV] = slot.gpu.id
     return env
@@ -271,12 +287,14 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     start_done = counted = sum(1 for i in scope if i in done)
     pool = []
     said: set[str] = set()      # device lines already passed to ``log``
+    allowed = allowed_cpus()
+    pins = devices.cpu_sets(allowed, slots) if slots and allowed else None
     for w, (share, chunks) in enumerate(plan(shard, workers, total, recycle)):
         beat = core.Heartbeat(root, share, total)
         beat.data["done"] = sum(1 for i in share.frames(total) if i in done)
         wk = _Worker(w, share, collections.deque(chunks), beat, said=said, log=log)
         if slots is not None:
-            wk.env = slot_env(slots[w])
+            wk.env = slot_env(slots[w], pins[w] if pins else ())
             beat.data["device"] = slots[w].label()      # until the child says what it chose
         pool.append(wk)
     clean_scratch(Path(tempfile.gettempdir()), SCRATCH)     # pools that died without cleaning up
@@ -287,23 +305,30 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     try:
         for wk in pool:
             _next_chunk(wk, args, root, total, python, sel, done)
+        scanned = 0.0
         while any(wk.proc for wk in pool):
             for key, _ in sel.select(POLL_S):
                 if not _read(key.data, key.fileobj):
                     sel.unregister(key.fileobj)     # EOF: the child is ending, poll() sees it next
-            for index in sorted(_done(root) - done):
-                done.add(index)     # one at a time: records that appear together still count 1, 2, 3 ...
-                if index not in scope:
-                    continue
-                counted += 1
-                for wk in pool:
-                    if index in wk.share.frames(total):
-                        wk.beat.frame(index, wk.beat.data["done"] + 1)
-                if progress is not None:
-                    progress(index, counted, len(scope))
-            for wk in pool:
-                if wk.proc is not None and wk.proc.poll() is not None:
-                    _finished(wk, args, root, total, python, sel, done, retries)
+            ended = [wk for wk in pool if wk.proc is not None and wk.proc.poll() is not None]
+            if ended or time.monotonic() - scanned >= POLL_S:   # not per child line: the parent shares the cores
+                scanned = time.monotonic()
+                beats = set()
+                for index in sorted(_done(root) - done):
+                    done.add(index)     # one at a time: records that appear together still count 1, 2, 3 ...
+                    if index not in scope:
+                        continue
+                    counted += 1
+                    for wk in pool:
+                        if index in wk.share.frames(total):
+                            wk.beat.frame(index, wk.beat.data["done"] + 1, write=False)
+                            beats.add(wk.index)
+                    if progress is not None:
+                        progress(index, counted, len(scope))
+                for w in sorted(beats):
+                    pool[w].beat.write()
+            for wk in ended:
+                _finished(wk, args, root, total, python, sel, done, retries)
     except (KeyboardInterrupt, _Stop) as e:
         interrupted = signal.SIGTERM if isinstance(e, _Stop) else signal.SIGINT
         _stop(pool, root, total, sel)

@@ -65,7 +65,7 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> devices.Choice:
     c.samples = rs.samples
     c.use_denoising = rs.denoise
     choice = select_device(scene, rs)
-    apply_profile(c, profiles.effective(rs.profile, rs.max_bounces))
+    apply_profile(c, profiles.effective(rs.profile, rs.max_bounces), scene)
     scene.view_settings.view_transform = rs.view_transform
     scene.view_settings.look = "None"
     vl = scene.view_layers[0]
@@ -80,19 +80,41 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> devices.Choice:
     return choice
 
 
-def apply_profile(c, p: profiles.Profile) -> None:
-    """A render profile on ``scene.cycles`` (the table is in core/recipe/profiles.py)."""
+def apply_profile(c, p: profiles.Profile, scene) -> None:
+    """A render profile on ``scene.cycles`` (the table is in core/recipe/profiles.py). Its light tree only
+    where it pays for ``scene``'s lights, as they are once the randomizers are set up."""
     c.max_bounces, c.diffuse_bounces, c.glossy_bounces = p.max_bounces, p.diffuse, p.glossy
     c.transmission_bounces, c.volume_bounces = p.transmission, p.volume
     # never fewer than fog and rain asked for (environment.keep_camera_paths): labels need those paths
     c.transparent_max_bounces = max(c.transparent_max_bounces, p.transparent)
-    c.use_light_tree = p.light_tree
+    c.use_light_tree = p.light_tree and profiles.light_tree_pays(*_emitters(scene))
     c.use_adaptive_sampling = p.adaptive_threshold > 0
     if p.adaptive_threshold > 0:
         c.adaptive_threshold = p.adaptive_threshold
     c.sample_clamp_indirect = p.clamp_indirect
     c.denoising_prefilter = p.prefilter     # OIDN's; the denoiser itself stays Blender's choice (listing
                                             # them wakes every GPU library, which warns on a CPU machine)
+
+
+def _emitters(scene) -> tuple[int, int]:
+    """(light objects, meshes with an emitting material) in ``scene``, hidden ones too: randomizers show
+    them per frame. Emitting: an Emission shader, or a Principled BSDF whose Emission Strength is linked or
+    above 0, anywhere in the material's nodes."""
+    lights = sum(1 for o in scene.objects if o.type == "LIGHT")
+    emitting: dict[str, bool] = {}
+
+    def emits(mat) -> bool:
+        if mat.name not in emitting:
+            nodes = mat.node_tree.nodes if mat.use_nodes and mat.node_tree else ()
+            emitting[mat.name] = any(
+                n.type == "EMISSION" or (n.type == "BSDF_PRINCIPLED" and "Emission Strength" in n.inputs and (
+                    n.inputs["Emission Strength"].is_linked or n.inputs["Emission Strength"].default_value > 0))
+                for n in nodes)
+        return emitting[mat.name]
+
+    meshes = sum(1 for o in scene.objects if o.type == "MESH"
+                 and any(s.material is not None and emits(s.material) for s in o.material_slots))
+    return lights, meshes
 
 
 def _render_result():

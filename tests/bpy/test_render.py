@@ -173,3 +173,36 @@ def test_tabletop_frames_create_no_datablocks(addon_registered, tmp_path):
     assert len(seen) == 7            # every HDRI was used, none loaded twice
     cam = bpy.context.scene.camera
     assert cam.data.lens != 50.0     # the camera randomizer really changed the scene
+
+
+def test_light_tree_only_where_it_pays(empty_scene):
+    """A profile's light tree stays off with a few lights (it only costs time there, issue 16) and comes on
+    with many lights or an emissive mesh."""
+    import bpy
+    from synthkiln.addon.bridge import render
+    from synthkiln.addon.core.recipe.model import OutputSettings, RenderSettings
+    scene = empty_scene
+
+    def light(name):
+        obj = bpy.data.objects.new(name, bpy.data.lights.new(name, "AREA"))
+        scene.collection.objects.link(obj)
+
+    def configured(profile="balanced"):
+        render.configure(scene, RenderSettings(profile=profile, device="CPU"), OutputSettings())
+        return scene.cycles.use_light_tree
+
+    light("key")
+    assert not configured() and not configured("final")
+    for k in range(3):
+        light(f"fill{k}")
+    assert configured() and configured("final") and not configured("fast")    # fast never uses it
+    for o in [o for o in scene.objects if o.name.startswith("fill")]:
+        bpy.data.objects.remove(o)
+    bpy.ops.mesh.primitive_plane_add()
+    mat = bpy.data.materials.new("glow")
+    mat.use_nodes = True
+    mat.node_tree.nodes["Principled BSDF"].inputs["Emission Strength"].default_value = 5.0
+    bpy.context.object.data.materials.append(mat)
+    assert configured()
+    mat.node_tree.nodes["Principled BSDF"].inputs["Emission Strength"].default_value = 0.0
+    assert not configured()

@@ -156,3 +156,18 @@ def test_parse_workers():
     for bad in ("0", "-1", "many", ""):
         with pytest.raises(UserError, match="expected a number of processes"):
             dv.parse_workers(bad)
+
+
+def test_cpu_sets_pin_each_cpu_worker_to_cores_of_its_own():
+    one, two = dv.WorkerSlot(1), dv.WorkerSlot(2)
+    assert dv.cpu_sets([0, 1], [one, one]) == [(0,), (1,)]
+    assert dv.cpu_sets([2, 3, 6, 7], [two, two]) == [(2, 3), (6, 7)]      # the cores this process may use
+    assert dv.cpu_sets([0, 1, 2, 3], [two]) == [(0, 1)]
+    assert dv.cpu_sets([0, 1], [two, two]) is None                        # oversubscribed: the OS balances
+    gpu = dv.WorkerSlot(4, dv.Device("CUDA", "card", "CUDA_0"))
+    assert dv.cpu_sets(list(range(8)), [gpu, gpu]) is None                  # GPU workers stay unpinned
+    for cpus, res in ((2, (160, 120)), (16, (320, 240)), (64, (1920, 1080))):
+        slots = dv.plan_workers(cpus, res, 1000, dv.Choice("CPU"))
+        sets = dv.cpu_sets(list(range(cpus)), slots)
+        assert [len(s) for s in sets] == [s.threads for s in slots]
+        assert len({c for s in sets for c in s}) == sum(s.threads for s in slots)     # disjoint

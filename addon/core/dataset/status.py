@@ -76,13 +76,14 @@ class Heartbeat:
             "pid": os.getpid() if pid is None else pid, "host": socket.gethostname(),
             "started": time.time(), "updated": time.time(), "state": RUNNING, "message": None, "log": []}
 
-    def frame(self, index: int, done: int | None = None) -> None:
+    def frame(self, index: int, done: int | None = None, write: bool = True) -> None:
         d = self.data
         d["rendered"] += 1
         d["last_frame"] = index
         if done is not None:
             d["done"] = done
-        self.write()
+        if write:
+            self.write()
 
     def log(self, line: str) -> None:
         self.data["log"] = (self.data["log"] + [line.rstrip()])[-LOG_LINES:]

@@ -169,31 +169,33 @@ def _rest_upright(p: Placement, rng, ctx, surf: Surface, local, rot, euler, scal
     r = float(np.max(np.linalg.norm(xy - mid, axis=1)))
     others = placed + ctx.frame.placed.get(VOLUME, [])
     start = rng.bit_generator.state
-    centres = surf.sample_points(rng, p.max_tries)[:, :2] + mid
+    points, normals = surf.sample_many(rng, p.max_tries)     # bit-identical to the tries' one-by-one draws
+    centres = points[:, :2] + mid
     possible = surf.may_hold_discs(centres, r + p.margin)
     if others:
         q = np.asarray(others, dtype=float)
         gap = np.hypot(centres[:, :1] - q[:, 0], centres[:, 1:] - q[:, 1]) - (r + q[:, 3] + p.min_spacing)
         possible &= (gap >= -1e-7).all(axis=1)
-    rng.bit_generator.state = start
-    tried = 0
+    found = None
     for j in np.flatnonzero(possible):
-        for _ in range(j + 1 - tried):          # the draws of the tries up to j, as the one-by-one loop made them
-            point, normal = surf.sample(rng)
-        tried = j + 1
+        point, normal = points[j], normals[j]
         cx, cy = float(point[0] + mid[0]), float(point[1] + mid[1])
         if not surf.holds_disc(cx, cy, r + p.margin):
             continue
         if any(math.hypot(cx - q[0], cy - q[1]) < r + q[3] + p.min_spacing for q in others):
             continue
-        # rest on the plane of the face under the point: every corner at or above it
-        plane = point[2] - (normal[0] * rc[:, 0] + normal[1] * rc[:, 1]) / normal[2]
-        loc = np.array([point[0], point[1], float(np.max(plane - rc[:, 2])) + dz])
-        placed.append((cx, cy, float(loc[2]), r))
-        return {"location": [float(v) for v in loc], "rotation": [float(a) for a in euler], "scale": scale,
-                "visible": True, "footprint": [cx, cy, r]}
-    rng.random(3 * (p.max_tries - tried))       # the draws of the remaining tries
-    return {"visible": False}
+        found = j
+        break
+    rng.bit_generator.state = start             # then advance by exactly the draws of the tries made
+    rng.random(3 * (p.max_tries if found is None else found + 1))
+    if found is None:
+        return {"visible": False}
+    # rest on the plane of the face under the point: every corner at or above it
+    plane = point[2] - (normal[0] * rc[:, 0] + normal[1] * rc[:, 1]) / normal[2]
+    loc = np.array([point[0], point[1], float(np.max(plane - rc[:, 2])) + dz])
+    placed.append((cx, cy, float(loc[2]), r))
+    return {"location": [float(v) for v in loc], "rotation": [float(a) for a in euler], "scale": scale,
+            "visible": True, "footprint": [cx, cy, r]}
 
 
 def place_all(p: Placement, rng, ctx, names: list[str]) -> dict[str, Any]:

@@ -71,6 +71,14 @@ class Surface:
         self._det = (self._b[:, 1] - self._c[:, 1]) * (self._a[:, 0] - self._c[:, 0]) + \
                     (self._c[:, 0] - self._b[:, 0]) * (self._a[:, 1] - self._c[:, 1])
         self.edges = self._boundary()
+        # ``may_hold_discs``' per-surface terms, computed once (barycentric coefficients, edge vectors)
+        ok = np.abs(self._det) > 1e-15
+        inv = np.where(ok, 1.0 / np.where(ok, self._det, 1.0), 0.0)
+        a, b, c = self._a, self._b, self._c
+        self._bary = (ok, c[:, 0], c[:, 1], (b[:, 1] - c[:, 1]) * inv, (c[:, 0] - b[:, 0]) * inv,
+                      (c[:, 1] - a[:, 1]) * inv, (a[:, 0] - c[:, 0]) * inv)
+        ab = self.edges[:, 1] - self.edges[:, 0]
+        self._edge = (self.edges[:, 0], ab, 1.0 / np.maximum((ab * ab).sum(-1), 1e-30))
 
     @classmethod
     def rectangle(cls, xmin: float, xmax: float, ymin: float, ymax: float, z: float = 0.0) -> "Surface":
@@ -138,32 +146,36 @@ class Surface:
     # -- many candidates at once: placement tries a hundred spots per object; numpy per spot costs ~100 us
     def sample_points(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """The points of the next ``n`` ``sample`` calls (the same draws, in the same order), as (n, 3)."""
+        return self.sample_many(rng, n)[0]
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The points and face normals of the next ``n`` ``sample`` calls (the same draws in the same order,
+        and bit-identical values: the same float operations), as (n, 3) each."""
         draws = rng.random((n, 3))
         i = np.minimum(np.searchsorted(self.cdf, draws[:, 0] * self.area, side="right"), len(self.cdf) - 1)
         u, v = draws[:, 1].copy(), draws[:, 2].copy()
         flip = u + v > 1.0
         u[flip], v[flip] = 1.0 - u[flip], 1.0 - v[flip]
         t = self.tris[i]
-        return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+        return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0]), self.normals[i]
 
     def may_hold_discs(self, xy: np.ndarray, r: float, slack: float = 1e-7) -> np.ndarray:
         """For (n, 2) centres: False where a disc of radius ``r`` surely does not fit (``holds_disc`` is
         False by more than ``slack``); True where it fits or is too close to tell. A prefilter: callers
         confirm with ``holds_disc``, so rounding in the vectorised maths never changes a result."""
-        x, y = xy[:, :1], xy[:, 1:2]
-        d = self._det[None, :]
-        safe = np.where(np.abs(d) > 1e-15, d, 1.0)
-        l1 = ((self._b[:, 1] - self._c[:, 1]) * (x - self._c[:, 0]) + (self._c[:, 0] - self._b[:, 0]) * (y - self._c[:, 1])) / safe
-        l2 = ((self._c[:, 1] - self._a[:, 1]) * (x - self._c[:, 0]) + (self._a[:, 0] - self._c[:, 0]) * (y - self._c[:, 1])) / safe
-        e = 1e-9 + slack
-        inside = ((np.abs(d) > 1e-15) & (l1 >= -e) & (l2 >= -e) & (l1 + l2 <= 1 + e)).any(axis=1)
+        ok, cx, cy, p1, q1, p2, q2 = self._bary
+        dx, dy = xy[:, :1] - cx, xy[:, 1:2] - cy
+        l1, l2 = p1 * dx + q1 * dy, p2 * dx + q2 * dy
+        e = 1e-9 + slack + 1e-9        # the reciprocal's rounding: well inside the slack
+        inside = (ok & (l1 >= -e) & (l2 >= -e) & (l1 + l2 <= 1 + e)).any(axis=1)
         if not len(self.edges):
             return inside
-        a, ab = self.edges[:, 0], self.edges[:, 1] - self.edges[:, 0]
-        rel = xy[:, None, :] - a[None]
-        t = np.clip((rel * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-30), 0.0, 1.0)
-        dist = np.sqrt((((a + t[..., None] * ab) - xy[:, None, :]) ** 2).sum(-1)).min(axis=1)
-        return inside & (dist >= r - slack)
+        a, ab, inv_len2 = self._edge
+        rel = xy[:, None, :] - a
+        t = np.clip((rel * ab).sum(-1) * inv_len2, 0.0, 1.0)
+        dist2 = ((rel - t[..., None] * ab) ** 2).sum(-1).min(axis=1)
+        rs = max(r - slack, 0.0)
+        return inside & (dist2 >= rs * rs)
 
 
 def _clip_polygon(poly: list, axis: int, bound: float, keep_above: bool) -> list:
