@@ -77,8 +77,8 @@ def options(f):
                      help="Restart Blender after this many frames (bounded memory on long jobs).")(f)
     f = click.option("--workers", default="auto", show_default=True, callback=_workers_option, metavar="N|auto",
                      help="Local render processes, each with cores/N threads. auto: one per GPU, or on the CPU "
-                          "as many as the cores, memory and frame size allow (1 thread each up to ~200x200, "
-                          "2 up to ~390x390); "
+                          "as many as the cores, memory and frame size allow (1 thread each, pinned to its core, "
+                          "up to ~390x390; 4 up to ~630x630); "
                           "1: this process alone.")(f)
     return f
 

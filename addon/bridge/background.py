@@ -30,6 +30,7 @@ from pathlib import Path
 
 import bpy
 
+from ..core import devices
 from ..core.dataset import layout
 from ..core.dataset.job import Shard, claim_job
 from ..core.dataset.progress import eta_seconds
@@ -256,6 +257,8 @@ def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, ad
     try:
         copy = pool.copy = _save_copy(folder, "workers")
         threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
+        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        cores = devices.cpu_sets(allowed, [devices.WorkerSlot(threads)] * workers) if threads else None
         for w, sh in enumerate(worker_shards(shard, workers)):
             if all(i in pool.done for i in sh.frames(total)):
                 continue
@@ -268,8 +271,9 @@ def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, ad
                 env[THREADS] = str(threads)
             log = folder / f"worker-{w}.log"
             with open(log, "wb") as out:
-                proc = subprocess.Popen(_command(copy, script, addon_package), stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT, env=env, cwd=str(cwd), start_new_session=True)
+                cmd = devices.pinned(_command(copy, script, addon_package), cores[w] if cores else None, sys.executable)
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                        cwd=str(cwd), start_new_session=True)
             pool.workers.append(_Worker(sh, proc, log, tmp))
     except BaseException:
         pool.close(kill=True)

@@ -91,12 +91,12 @@ def choose(device: str, backend: str, available: dict[str, list[Device]], wanted
 
 # Threads per process on the CPU, by frame size (pixels). Cycles spreads one frame's pixels over every thread,
 # but the per-frame rest (scene sync, saving, decoding passes, labels, files) runs on one: small frames leave
-# threads idle between renders, so they run as several processes; large frames keep all threads busy in one.
-# Measured on 2 cores (issue 16, anchor scene, both in one run of benchmarks/bench_anchor.py): at 160x120 / 1 spp
-# 2 processes x 1 thread beat 1 x 2 by ~1.4x; at 320x240 / 4 spp one process of 2 threads won (148-157 vs
-# 120-140 frames/min; the bare render gains nothing from a second process either). So only frames up to
-# ~50,000 pixels get one thread each. Threads: 160x120 1, 320x240 2, 640x480 4, ~1080p 8.
-CPU_THREADS_BY_PIXELS = ((50_000, 1), (150_000, 2), (400_000, 4), (2_200_000, 8))
+# threads idle between renders, so they run as several processes, each pinned to its own cores (cpu_sets);
+# large frames keep all threads busy in one. Measured on 2 cores (issue 16, anchor scene, one run of
+# benchmarks/bench_anchor.py each): pinned, 2 processes x 1 thread beat 1 x 2 at 160x120 / 1 spp (~1,560 vs
+# ~930 frames/min) and at 320x240 / 4 spp too (201 vs 182; unpinned, 1 x 2 had won there, 148-157 vs 105-140).
+# So frames up to ~390x390 get one thread each. Threads: 160x120 and 320x240 1, 640x480 4, ~1080p 8.
+CPU_THREADS_BY_PIXELS = ((150_000, 1), (400_000, 4), (2_200_000, 8))
 # A GPU worker's CPU threads: scene sync and the per-frame work above, enough to keep its card fed.
 MAX_THREADS_PER_GPU = 8
 # What one CPU worker process may need (Blender, the scene, one frame's buffers): auto never starts more
@@ -155,6 +155,21 @@ def cpu_sets(allowed: list[int], slots: list[WorkerSlot]) -> list[tuple[int, ...
         out.append(tuple(allowed[k:k + s.threads]))
         k += s.threads
     return out
+
+
+# Run by a launcher Python: pin this process to the cores in argv[1], then become the command after it.
+PIN_EXEC = ("import os, sys\n"
+            "if hasattr(os, 'sched_setaffinity'):\n"
+            "    os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')})\n"
+            "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def pinned(cmd: list[str], cores: tuple[int, ...] | None, python: str) -> list[str]:
+    """``cmd`` started on ``cores`` (``cpu_sets``) before it runs a line: through ``python -S`` running
+    ``PIN_EXEC``, so Blender's thread pools size themselves to those cores. ``cmd`` itself without cores."""
+    if not cores:
+        return list(cmd)
+    return [python, "-S", "-c", PIN_EXEC, ",".join(map(str, cores)), *cmd]
 
 
 def parse_workers(text: str | int) -> int | str:

@@ -127,15 +127,16 @@ def test_one_worker_per_gpu_each_pinned():
 
 @pytest.mark.parametrize("cpus, resolution, frames, expected", [
     (2, (160, 120), 100, [1, 1]),               # this machine: tiny frames, two processes of one thread
-    (2, (320, 240), 100, [2]),                  # from ~320x240 one process of both threads (measured faster)
+    (2, (320, 240), 100, [1, 1]),               # up to ~390x390 too (measured faster, pinned)
     (2, (640, 480), 100, [2]),                  # larger frames: one process, both threads
     (16, (160, 120), 100, [1] * 16),            # small frames: many small processes
-    (16, (320, 240), 100, [2] * 8),
+    (16, (320, 240), 100, [1] * 16),
     (16, (640, 480), 100, [4] * 4),
     (16, (1920, 1080), 100, [8] * 2),
     (16, (3840, 2160), 100, [16]),              # large frames keep every thread busy in one process
     (16, (320, 240), 3, [5] * 3),               # never more processes than frames; spare cores become threads
     (2, (320, 240), 1, [2]),
+    (16, (800, 600), 100, [8] * 2),
     (1, (320, 240), 100, [1]),
 ])
 def test_cpu_plan_by_core_count_and_frame_size(cpus, resolution, frames, expected):
@@ -171,3 +172,19 @@ def test_cpu_sets_pin_each_cpu_worker_to_cores_of_its_own():
         sets = dv.cpu_sets(list(range(cpus)), slots)
         assert [len(s) for s in sets] == [s.threads for s in slots]
         assert len({c for s in sets for c in s}) == sum(s.threads for s in slots)     # disjoint
+
+
+def test_pinned_command_runs_on_the_given_cores(tmp_path):
+    """The launcher pins, then becomes the command (same pid: stop signals still reach it)."""
+    import os
+    import subprocess
+    import sys
+    assert dv.pinned(["blender", "-b"], None, sys.executable) == ["blender", "-b"]
+    if not hasattr(os, "sched_getaffinity"):
+        return
+    core = min(os.sched_getaffinity(0))
+    probe = "import os; print(sorted(os.sched_getaffinity(0)), os.getpid())"
+    p = subprocess.Popen(dv.pinned([sys.executable, "-c", probe], (core,), sys.executable), stdout=subprocess.PIPE,
+                         text=True)
+    out, _ = p.communicate(timeout=60)
+    assert out.split("]")[0] + "]" == f"[{core}]" and int(out.split()[-1]) == p.pid
