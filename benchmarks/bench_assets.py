@@ -2,7 +2,8 @@
 10 objects fixed in the scene; and peak memory as the pool grows (50 -> 1000 files).
 
 The pool's files are copies of the six shipped scans (``asset_library/scans/``) under distinct names, written once
-under ``--cache``; each side is a whole ``synthkiln render`` process (start-up, every frame, COCO), alternated
+under ``--cache``; the fixed side shows ten of those files, imported once into a copy of the tabletop library
+(``synthkiln assets import``), as scene objects: the same meshes, never swapped; each side is a whole ``synthkiln render`` process (start-up, every frame, COCO), alternated
 (A B A B) so drift on a shared machine hits both alike. Figures: frames per second after the first load
 (the mean: total time minus the first frame's; and the median frame), the ratio pool / fixed (target: at most
 1.10), and the process's peak RSS per pool size. A pool that fits ``cache_assets`` is imported before frame 0.
@@ -61,16 +62,33 @@ output: {{frames: {args.frames}, seed: 0, exports: [coco], previews: 0}}
 """)
 
 
-def fixed_preset(args) -> str:
-    """The same ten objects every frame, as scene objects (appended from the tabletop library)."""
+def fixed_library(folder: Path, pool: Path) -> tuple[Path, list[str]]:
+    """The tabletop library plus ten of the pool's files imported as assets (``synthkiln assets import``): the
+    same imported meshes the pool shows, fixed in the scene. Returns the library and the ten asset names."""
+    lib = folder / "fixed10.blend"
+    files = sorted((f for f in pool.rglob("*.*") if int(f.stem[-4:]) < 10), key=lambda f: f.stem[-4:])
+    if not lib.exists():
+        src, tmp = folder / "fixed10", folder / "fixed10.tmp.blend"
+        shutil.rmtree(src, ignore_errors=True)
+        for f in files:             # a folder of category folders: the import takes categories from them
+            (src / f.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, src / f.parent.name / f.name)
+        shutil.copyfile(ROOT / "asset_library" / "tabletop.blend", tmp)
+        subprocess.run(CLI + ["assets", "import", str(src), "--library", str(tmp)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tmp.replace(lib)
+    return lib, [f.stem for f in files]
+
+
+def fixed_preset(args, library: Path, names: list[str]) -> str:
+    """The same ten imported objects every frame, as scene objects, with the pool job's table and floor."""
+    objects = ", ".join(f"{{asset: {n}}}" for n in names)
     return (f"""version: 1
 categories: [{{name: mug}}, {{name: bottle}}, {{name: bowl}}, {{name: can}}, {{name: book}}, {{name: box}}]
 labels: [{{select: {{collection: Targets}}, category: mug}}]
 scene:
-  library: builtin:asset_library/tabletop.blend
-  objects: [{{asset: Table, collection: Stage}}, {{asset: Floor, collection: Stage}}, {{asset: Mug, count: 2}},
-            {{asset: Bottle, count: 2}}, {{asset: Bowl, count: 2}}, {{asset: Can, count: 2}}, {{asset: Book}},
-            {{asset: Box}}]
+  library: {library}
+  objects: [{{asset: Table, collection: Stage}}, {{asset: Floor, collection: Stage}}, {objects}]
   lights: [{{name: Key, type: AREA, size: 1.0}}]
 randomizers:
   objects:
@@ -123,8 +141,9 @@ def main() -> None:
 
     pool = make_pool(args.cache, args.pool)
     got: dict[str, list[dict]] = {"pool": [], "fixed": []}
+    library, names = fixed_library(args.cache, pool)
     for rep in range(args.reps):
-        for side, make in (("pool", lambda a: pool_preset(pool, a)), ("fixed", fixed_preset)):
+        for side, make in (("pool", lambda a: pool_preset(pool, a)), ("fixed", lambda a: fixed_preset(a, library, names))):
             r = run(make(args), args.cache, f"{side}{rep}")
             r["cpu_short"] = run(make(short), args.cache, f"{side}{rep}s")["cpu"]
             # CPU seconds of the frames only the long run renders: start-up and the first load cancel out
