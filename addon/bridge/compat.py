@@ -156,3 +156,16 @@ def importer(ext: str, up: str | None):
         spell = lambda a: ("NEGATIVE_" + a[1]) if a.startswith("-") else a   # noqa: E731
         return op, {"up_axis": spell(up), "forward_axis": spell(forward)}, True
     return op, {"use_manual_orientation": True, "axis_up": up, "axis_forward": forward}, True
+
+
+def cycles_engine():
+    """The Cycles add-on's render engine class, whose ``render_frame_finish`` (4.2 and 5.x: called once the
+    frame's result is complete, with ``get_result`` readable) bridge/render.py wraps; None without it."""
+    module = sys.modules.get("cycles")
+    if module is None:
+        try:
+            import cycles as module
+        except ImportError:
+            return None
+    engine = getattr(module, "CyclesRender", None)
+    return engine if engine is not None and hasattr(engine, "render_frame_finish") else None

@@ -190,3 +190,31 @@ def test_flow_of_a_moving_camera(empty_scene, tmp_path):
     # the camera held still before frame 1 (constant extrapolation): nothing flows towards the previous frame
     assert np.abs(lab["flow_backward"][inner(lab["instance"], 3, margin=2)]).max() < 0.05
     assert set(lab) == {"instance", "depth", "flow", "flow_backward"}
+
+
+def test_passes_read_from_the_render_result_equal_the_exr(empty_scene, tmp_path):
+    """The passes are read from Cycles' render result as the frame finishes (bridge/render.py ``_Passes``),
+    not from a saved multilayer EXR: every channel the EXR holds (but the image), bit for bit, and no scratch
+    file written."""
+    import bpy
+    from synthkiln.addon.bridge import compat, render
+    from synthkiln.addon.core.images import exr
+    scene = empty_scene
+    build(scene)
+    render.configure(scene, *settings(normals=True, flow=True))
+    scene.frame_set(2)
+    scratch = tmp_path / "scratch.exr"
+    channels = render._render_passes(scene, scratch)
+    assert not scratch.exists()
+    ims = scene.render.image_settings
+    compat.set_image_format(ims, "OPEN_EXR_MULTILAYER", color_depth="32")
+    saved = tmp_path / "saved.exr"
+    render._render_result().save_render(str(saved), scene=scene)
+    expected = {k: v for k, v in exr.read_channels(saved).items() if ".Combined." not in k}
+    assert sorted(channels) == sorted(expected) and len(expected) >= 1 + 1 + 3 + 4    # depth, index, normal, vector
+    for name, px in expected.items():
+        assert channels[name].dtype == np.float32 and np.array_equal(channels[name], px), name
+    render._Passes.wanted = True         # a render that did not ask (F12, the viewport) is only passed through
+    render._Passes.wanted = False
+    bpy.ops.render.render()
+    assert render._Passes.channels is None
