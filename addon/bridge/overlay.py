@@ -18,6 +18,7 @@ from pathlib import Path
 from bpy_extras import view3d_utils
 
 from ..core.dataset import layout
+from ..core.dataset.job import swaps_meshes
 from ..core.labels.overlay import CameraFrame
 from .files import base_dir
 from .pipeline import FrameJob
@@ -41,7 +42,7 @@ def label_record(scene, frame: int) -> dict:
         job.close()
         shutil.rmtree(root, ignore_errors=True)
         recipe = scene_recipe(scene)
-        render.configure(scene, recipe.render, recipe.output)      # the artist's render settings again
+        render.configure(scene, recipe.render, recipe.output, swaps_meshes(recipe))   # the artist's settings again
 
 
 def camera_frame(scene, region, rv3d, width: int, height: int) -> CameraFrame | None:

@@ -23,7 +23,7 @@ from ..core.exports.build import write_exports
 from ..core.errors import UserError
 from ..core.fsio import atomic_write_bytes, atomic_write_json, clean_scratch, clean_temp_files, writer_tag
 from ..core.dataset.job import (GENERATOR, VERSION, Shard, application_order, clip_of, object_attributes,
-                                object_categories, open_dataset, sample_frame)
+                                object_categories, open_dataset, sample_frame, swaps_meshes)
 from ..core.randomizers import Context
 from ..core.recipe.model import Recipe
 from ..core.params.rng import render_seed
@@ -76,7 +76,7 @@ class FrameJob:
             ctx = a.context(sc, r, objs)
             ctx.data.setdefault("categories", {o.name: labels[o.name].category for o in objs if o.name in labels})
             self.contexts[r.key()] = ctx
-        self.device = render.configure(sc, recipe.render, recipe.output)
+        self.device = render.configure(sc, recipe.render, recipe.output, swaps_meshes(recipe))
         bpy.context.view_layer.update()     # objects made by setup get their world matrices before frame 0
         return self
 

@@ -42,8 +42,9 @@ def _cpu() -> devices.Device:
     return devices.Device("CPU", compat.cpu_name(), "CPU")
 
 
-def configure(scene, rs: RenderSettings, out: OutputSettings) -> devices.Choice:
-    """Apply the recipe's render settings and enable the passes the labels need; returns the device."""
+def configure(scene, rs: RenderSettings, out: OutputSettings, swaps_meshes: bool = False) -> devices.Choice:
+    """Apply the recipe's render settings and enable the passes the labels need; returns the device.
+    ``swaps_meshes``: a randomizer puts other meshes in objects per frame (``Randomizer.SWAPS_MESHES``)."""
     r = scene.render
     r.engine = "CYCLES"
     r.resolution_x, r.resolution_y = rs.resolution
@@ -65,7 +66,7 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> devices.Choice:
     c.samples = rs.samples
     c.use_denoising = rs.denoise
     choice = select_device(scene, rs)
-    apply_profile(c, profiles.effective(rs.profile, rs.max_bounces), scene)
+    apply_profile(c, profiles.effective(rs.profile, rs.max_bounces), scene, swaps_meshes)
     scene.view_settings.view_transform = rs.view_transform
     scene.view_settings.look = "None"
     vl = scene.view_layers[0]
@@ -80,14 +81,14 @@ def configure(scene, rs: RenderSettings, out: OutputSettings) -> devices.Choice:
     return choice
 
 
-def apply_profile(c, p: profiles.Profile, scene) -> None:
+def apply_profile(c, p: profiles.Profile, scene, swaps_meshes: bool = False) -> None:
     """A render profile on ``scene.cycles`` (the table is in core/recipe/profiles.py). Its light tree only
-    where it pays for ``scene``'s lights, as they are once the randomizers are set up."""
+    where it pays for ``scene``'s lights, as they are once the randomizers are set up, or where meshes swap."""
     c.max_bounces, c.diffuse_bounces, c.glossy_bounces = p.max_bounces, p.diffuse, p.glossy
     c.transmission_bounces, c.volume_bounces = p.transmission, p.volume
     # never fewer than fog and rain asked for (environment.keep_camera_paths): labels need those paths
     c.transparent_max_bounces = max(c.transparent_max_bounces, p.transparent)
-    c.use_light_tree = p.light_tree and profiles.light_tree_pays(*_emitters(scene))
+    c.use_light_tree = profiles.use_light_tree(p, *_emitters(scene), swaps_meshes)
     c.use_adaptive_sampling = p.adaptive_threshold > 0
     if p.adaptive_threshold > 0:
         c.adaptive_threshold = p.adaptive_threshold

@@ -97,12 +97,12 @@ def test_missing_texture_is_reported(empty_scene, tmp_path):
     assert len(got.warnings) == 1 and "tri.obj: texture" in got.warnings[0] and "skin.png" in got.warnings[0]
 
 
-def _render(order, root, cache):
+def _render(order, root, cache, profile="balanced"):
     import bpy
     from synthkiln.addon.bridge.pipeline import FrameJob
     bpy.ops.wm.read_factory_settings(use_empty=True)
     preset = BUILTIN_PRESETS / "scans.yaml"
-    recipe = load_preset(preset, {"render": {"resolution": [40, 30], "samples": 1}})
+    recipe = load_preset(preset, {"render": {"resolution": [40, 30], "samples": 1, "profile": profile}})
     recipe.randomizers.objects[0].cache_assets = cache
     job = FrameJob(bpy.context.scene, recipe, preset.parent).prepare()
     (root / "frames").mkdir(parents=True)
@@ -115,10 +115,11 @@ def _render(order, root, cache):
     return APPLIERS["asset_pool"].caches[recipe.randomizers.objects[0].key()]
 
 
-def test_frames_do_not_depend_on_the_cache_or_order(empty_scene, tmp_path):
-    a = _render([0, 1, 2, 3, 4], tmp_path / "a", cache=1)
+@pytest.mark.parametrize("profile", ["balanced", "fast"])     # fast: the light tree kept on for the pool
+def test_frames_do_not_depend_on_the_cache_or_order(empty_scene, tmp_path, profile):
+    a = _render([0, 1, 2, 3, 4], tmp_path / "a", cache=1, profile=profile)
     assert len(a.loaded) <= 5 and a.imports > 6          # evicted and imported again
-    b = _render([4, 3, 2, 1, 0], tmp_path / "b", cache=64)
+    b = _render([4, 3, 2, 1, 0], tmp_path / "b", cache=64, profile=profile)
     for i in range(5):
         for sub in ("frames/%06d.json", "masks/%06d.png", "images/%06d.png"):
             assert (tmp_path / "a" / (sub % i)).read_bytes() == (tmp_path / "b" / (sub % i)).read_bytes(), sub % i

@@ -187,12 +187,13 @@ def test_light_tree_only_where_it_pays(empty_scene):
         obj = bpy.data.objects.new(name, bpy.data.lights.new(name, "AREA"))
         scene.collection.objects.link(obj)
 
-    def configured(profile="balanced"):
-        render.configure(scene, RenderSettings(profile=profile, device="CPU"), OutputSettings())
+    def configured(profile="balanced", swaps=False):
+        render.configure(scene, RenderSettings(profile=profile, device="CPU"), OutputSettings(), swaps)
         return scene.cycles.use_light_tree
 
     light("key")
     assert not configured() and not configured("final")
+    assert configured(swaps=True) and configured("fast", swaps=True)     # an asset pool: frames stay exact
     for k in range(3):
         light(f"fill{k}")
     assert configured() and configured("final") and not configured("fast")    # fast never uses it

@@ -75,6 +75,11 @@ def application_order(recipe: Recipe) -> list[Randomizer]:
     return sorted(enabled, key=lambda r: r.phase())     # sorted() is stable: stack order within a phase
 
 
+def swaps_meshes(recipe: Recipe) -> bool:
+    """Whether an enabled randomizer puts other meshes in objects per frame (the render keeps its light tree)."""
+    return any(r.SWAPS_MESHES for r in application_order(recipe))
+
+
 def views_per_scene(recipe: Recipe) -> int:
     return max([r.views() for r in recipe.randomizers.all() if r.enabled] or [1])
 

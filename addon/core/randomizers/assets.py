@@ -28,6 +28,7 @@ class AssetPool(Randomizer):
     TYPE: ClassVar[str] = "asset_pool"
     GROUP: ClassVar[str] = "objects"
     TARGETS: ClassVar[str] = "none"
+    SWAPS_MESHES: ClassVar[bool] = True
 
     sources: list[str] = fld([], "Asset sources (recipe `assets` names, patterns allowed); empty: all")
     count: Distribution = fld(uni(3, 6), "How many assets to show (rounded, at most `slots`)", min=0.0)

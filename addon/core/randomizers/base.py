@@ -91,6 +91,7 @@ class Randomizer:
     TYPE: ClassVar[str] = ""
     GROUP: ClassVar[str] = ""
     TARGETS: ClassVar[str] = "objects"   # what `select` picks: labelled objects, any objects, lights, or none
+    SWAPS_MESHES: ClassVar[bool] = False  # puts other meshes in objects per frame (render: keeps the light tree)
     PHASE: ClassVar[int | None] = None   # application order; None: its group's place (objects 0 ... environment 40)
     PER_OBJECT: ClassVar[bool] = True    # values are {object name: {...}} (may carry "attributes")
     PER_VIEW: ClassVar[bool] = False     # draws keyed by the frame index even when views share a scene

@@ -11,7 +11,7 @@
 A profile's light tree is used only where it pays (``light_tree_pays``): Cycles' light tree picks among many
 lights; with a few it only costs time. Measured on the anchor scene (one area light and the world, 320x240,
 4 spp): the same frame with and without it differs by 6e-6 on average (0.003 at most, of 0..1), and it
-rendered 8-16% slower.
+rendered 8-16% slower. A job that swaps meshes per frame (an asset pool) always uses it: see ``use_light_tree``.
 
 Labels never depend on the profile: masks come from the Object Index pass, depth from the first hit.
 """
@@ -49,6 +49,14 @@ def light_tree_pays(lights: int, emissive_meshes: int) -> bool:
     """Whether a profile's light tree is used in a scene with ``lights`` light objects and
     ``emissive_meshes`` meshes with an emitting material."""
     return lights >= LIGHT_TREE_MIN_LIGHTS or emissive_meshes > 0
+
+
+def use_light_tree(p: Profile, lights: int, emissive_meshes: int, swaps_meshes: bool) -> bool:
+    """The light tree setting for a job: the profile's where it pays, and always where a randomizer swaps
+    meshes per frame (an asset pool). Without the tree, Cycles' persistent data kept a light distribution
+    that depended on the meshes shown before: the same frame rendered differently after other frames
+    (tests/bpy/test_assets.py, frames in opposite orders)."""
+    return swaps_meshes or (p.light_tree and light_tree_pays(lights, emissive_meshes))
 
 
 def effective(profile: str, max_bounces: int = -1) -> Profile:
