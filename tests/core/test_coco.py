@@ -234,3 +234,21 @@ def test_empty_dataset_is_valid_coco(tmp_path):
     coco = load_coco(write_coco(tmp_path))
     assert coco.dataset["images"] == [] and coco.dataset["annotations"] == []
     assert len(coco.dataset["categories"]) == 3
+
+
+def test_the_summary_after_the_exports_reuses_their_read(tmp_path, monkeypatch):
+    """A job's end writes the exports, then prints the summary: the records are read once (issue 16), and
+    the summary is what a fresh read gives; a record added since is read, not missed."""
+    from synthkiln.addon.core.dataset import jobreport, records
+    from synthkiln.addon.core.exports.build import write_exports
+    make_dataset(tmp_path, frames=range(3))
+    for i in range(3):
+        (tmp_path / layout.image_name(i, "png")).write_bytes(encode_png(np.zeros((H, W, 3), np.uint8)))
+    write_exports(tmp_path, ["coco"])
+    reads = []
+    real = records.read_record
+    monkeypatch.setattr(records, "read_record", lambda root, i: reads.append(i) or real(root, i))
+    fresh = jobreport.summarize(tmp_path, [real(tmp_path, i) for i in range(3)])
+    assert jobreport.summarize(tmp_path) == fresh and reads == []
+    make_dataset(tmp_path, frames=[3])
+    assert jobreport.summarize(tmp_path)["frames_done"] == 4 and reads == [0, 1, 2, 3]

@@ -151,7 +151,7 @@ def test_write_rejects_bad_shapes_without_leaving_files(tmp_path):
 @pytest.mark.bpy
 @pytest.mark.render
 def test_blender_multilayer_scratch_reads_identically(tmp_path):
-    """The real scratch file of addon.bridge.render (NONE codec, 32-bit, every pass), plus the same render
+    """The real scratch file of addon.bridge.render's fallback (NONE codec, 32-bit, every pass), plus the same render
     saved with Blender's ZIP and ZIPS codecs: ours equals OpenEXR channel by channel."""
     bpy = pytest.importorskip("bpy")
     from synthkiln.addon.bridge import compat, render
@@ -166,7 +166,11 @@ def test_blender_multilayer_scratch_reads_identically(tmp_path):
     out = OutputSettings(normals=True, flow=True)
     render.configure(scene, RenderSettings(resolution=(48, 36), samples=1, threads=1), out)
     scratch = tmp_path / "passes.exr"
-    labels = render.render(scene, scratch, tmp_path / "rgb.png", out)
+    installed, render._Passes.installed = render._Passes.installed, False    # the fallback: through the EXR
+    try:
+        labels = render.render(scene, scratch, tmp_path / "rgb.png", out)
+    finally:
+        render._Passes.installed = installed
 
     ref = openexr_read(scratch)
     assert {"ViewLayer.Depth.Z", "ViewLayer.Normal.X", "ViewLayer.Vector.W"} <= set(ref)

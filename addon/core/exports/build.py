@@ -24,7 +24,8 @@ from .common import Context, Objects, Split
 from ..fsio import clean_staging, staging_dir, swap_in
 from ..images.pillow import pillow_available
 from ..dataset.job import read_manifest
-from ..dataset.records import categories, export_settings, gc_paused, iter_records
+from ..dataset import jobreport
+from ..dataset.records import categories, export_settings, gc_paused, read_record
 from ..recipe.model import EXPORT_FORMATS
 
 FORMATS = EXPORT_FORMATS
@@ -98,11 +99,15 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
             staged.append((staging, final))
             writers.append(makers[name](ctx, staging))
         if writers:
+            indices, seen = layout.record_indices(root), []
             with gc_paused():
-                for rec in iter_records(root):
+                for rec in (read_record(root, i) for i in indices):
                     objs = keep(rec)
                     for w in writers:
                         w.add(rec, objs)
+                    if len(indices) <= jobreport.REMEMBER_MAX:
+                        seen.append(jobreport.slim(rec))
+                jobreport.remember(root, indices, seen)
                 for w, (staging, final) in zip(writers, staged):
                     main = w.finish()
                     written.append(final / main.relative_to(staging))
