@@ -159,7 +159,9 @@ def dataset_path(root: Path, rel: Any, where: str, field: str = "files") -> Path
     rel = record_file(rel, where, field)
     root = Path(root)
     path = root / rel
-    real, real_root = os.path.realpath(path), _realpath(str(root))
+    # the folder's real path once per folder (an export resolves thousands of files in a few folders)
+    real = os.path.realpath(path) if os.path.islink(path) else os.path.join(_realpath(str(path.parent)), path.name)
+    real_root = _realpath(str(root))
     if not real.startswith(real_root.rstrip(os.sep) + os.sep):
         raise DatasetError(f"{where}: {field}: {rel} leads outside the dataset folder (through a symbolic link "
                            f"to {real}): expected a file inside {root}")
