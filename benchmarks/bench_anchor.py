@@ -75,11 +75,17 @@ def setup(cache: Path) -> Path:
         subprocess.run([str(bproc / "bin" / "pip"), "install", "-q", "-r", str(ANCHOR / "requirements-lock.txt")],
                        check=True)
         (bproc / ".installed").touch()
+    setup_scene(cache)
+    return bproc / "bin" / "python"
+
+
+def setup_scene(cache: Path) -> None:
+    """The anchor scene as a .blend (made once by the shared make_scene.py) and its recipe, under ``cache``."""
+    cache.mkdir(parents=True, exist_ok=True)
     if not (cache / "bench.blend").exists():
         subprocess.run([str(PY), str(ANCHOR / "make_scene.py"), str(cache / "bench.blend")], check=True,
                        stdout=subprocess.DEVNULL)
     shutil.copy(ANCHOR / "bench.yaml", cache / "bench.yaml")
-    return bproc / "bin" / "python"
 
 
 def side_command(side: str, job: str, work: Path, cache: Path, bproc_py: Path, rep: int) -> list[list[str]]:
@@ -114,11 +120,8 @@ def main() -> None:
     jobs, sides = args.jobs.split(","), args.sides.split(",")
     compile_package()
     bproc_py = setup(args.cache) if "blenderproc" in sides else Path("/nonexistent")
-    if "blenderproc" not in sides and not (args.cache / "bench.blend").exists():
-        setup_scene_only = [str(PY), str(ANCHOR / "make_scene.py"), str(args.cache / "bench.blend")]
-        args.cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(setup_scene_only, check=True, stdout=subprocess.DEVNULL)
-        shutil.copy(ANCHOR / "bench.yaml", args.cache / "bench.yaml")
+    if "blenderproc" not in sides:
+        setup_scene(args.cache)
     work = args.cache / "runs"
     results: dict[tuple[str, str], list[tuple[float, int]]] = {}
     for job in jobs:

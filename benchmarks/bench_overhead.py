@@ -1,29 +1,31 @@
 """Annotated frame vs bare render of the same scene, interleaved in one run.
 
 (a) bare: plain bpy, RGB only: ``render.render()`` + save the PNG, no extra passes;
-(b) SynthKiln: a full annotated frame (sample, apply, one render with passes, EXR decode, mask, depth,
-    RLE, boxes, record), exactly what ``synthkiln render`` does per frame.
-Both see the same scene: before each bare render the frame's sample is applied (untimed), so the bare
-side is, if anything, favoured. Prints medians and the ratio.
+(b) SynthKiln: a full annotated frame (sample, apply, one render with passes read from the result, mask,
+    depth, RLE, boxes, record), exactly what ``synthkiln render`` does per frame.
+Both see the same scene and render settings: before each bare render the frame's sample is applied
+(untimed), so the bare side is, if anything, favoured. Prints medians and the ratio.
 
-    .venv/bin/python benchmarks/bench_overhead.py --resolution 320x240 --samples 4
-    .venv/bin/python benchmarks/bench_overhead.py --resolution 640x480 --samples 16
+By default the process renders as one worker of ``--workers auto`` does here: its threads (1 on 2 cores up to
+~390x390) and pinned to that many cores. ``--scene anchor`` is the shared anchor scene
+(``../shared/bench/anchor``, cached under ``.bench/`` by ``bench_anchor.py``); ``tabletop`` the demo preset.
+
+    .venv/bin/python benchmarks/bench_overhead.py --scene anchor --resolution 160x120 --samples 1
+    .venv/bin/python benchmarks/bench_overhead.py --scene tabletop --resolution 320x240 --samples 4
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import bpy
-
-from synthkiln import addon
-from synthkiln.addon.bridge import pipeline
-from synthkiln.addon.bridge.pipeline import DatasetRun, FrameJob
-from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
@@ -32,15 +34,38 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=4)
     ap.add_argument("--denoise", action="store_true")
     ap.add_argument("--frames", type=int, default=12, help="frames of each kind (after one warm-up each)")
+    ap.add_argument("--scene", choices=("anchor", "tabletop"), default="anchor")
+    ap.add_argument("--threads", type=int, default=None, help="[default: a --workers auto process's]")
     args = ap.parse_args()
     w, h = (int(x) for x in args.resolution.split("x"))
+    from synthkiln.addon.core import devices
+    from synthkiln.headless.workers import allowed_cpus, available_cpus
+    threads = args.threads or devices.plan_workers(available_cpus(), (w, h), 1000, devices.Choice("CPU"))[0].threads
+    cores = (allowed_cpus() or [])[:threads]
+    if cores and len(cores) == threads:
+        os.sched_setaffinity(0, cores)        # before Blender starts its thread pools, as the pool's launcher does
+
+    import bpy
+    from synthkiln import addon
+    from synthkiln.addon.bridge import pipeline
+    from synthkiln.addon.bridge.pipeline import DatasetRun, FrameJob
+    from synthkiln.addon.core.recipe.preset import BUILTIN_PRESETS, load_preset
 
     addon.register()
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    overrides = {"render": {"resolution": [w, h], "samples": args.samples, "denoise": args.denoise},
+    overrides = {"render": {"resolution": [w, h], "samples": args.samples, "denoise": args.denoise,
+                            "threads": threads},
                  "output": {"frames": args.frames + 1, "exports": [], "previews": 0}}
-    recipe = load_preset(BUILTIN_PRESETS / "tabletop.yaml", overrides)
+    if args.scene == "anchor":
+        from bench_anchor import setup_scene
+        cache = ROOT / ".bench"
+        setup_scene(cache)
+        bpy.ops.wm.open_mainfile(filepath=str(cache / "bench.blend"))
+        recipe = load_preset(cache / "bench.yaml", overrides)
+    else:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        recipe = load_preset(BUILTIN_PRESETS / "tabletop.yaml", overrides)
+    scene = bpy.context.scene
+    print(f"{args.scene}: {threads} thread(s), pinned to cores {cores or 'any'}")
     job = FrameJob(scene, recipe).prepare()
     out = Path(tempfile.mkdtemp(prefix="sk-bench-"))
     run = DatasetRun(job, out)
@@ -85,10 +110,11 @@ def main() -> None:
     print(f"{w}x{h}, {args.samples} samples, denoise {'on' if args.denoise else 'off'}, {args.frames} frames each")
     print(f"  bare render + PNG : median {mb * 1000:7.1f} ms  (mean {statistics.mean(tb) * 1000:.1f})")
     print(f"  SynthKiln frame   : median {ma * 1000:7.1f} ms  (mean {statistics.mean(ta) * 1000:.1f})")
-    print(f"  ratio annotated / bare: {ma / mb:.3f}  (target <= 1.05)")
+    target = 1.5 if w * h <= 160 * 120 else 1.05      # issue 16, P2: 160x120 / 1 spp and 320x240 / 4 spp
+    print(f"  ratio annotated / bare: {ma / mb:.3f}  (target <= {target})")
     labels = [a - r for a, r in zip(ta, in_render[1:])]
     ml = statistics.median(labels)
-    print(f"  labels + writing  : median {ml * 1000:7.1f} ms = {ml / ma:.1%} of the annotated frame (target < 5%):"
+    print(f"  labels + writing  : median {ml * 1000:7.1f} ms = {ml / ma:.1%} of the annotated frame:"
           " sample, apply, masks, RLE, semantic, geometric labels, files, record")
 
 
