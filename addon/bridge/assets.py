@@ -25,7 +25,7 @@ from ..core.params.schema import path_str
 from ..core.randomizers.surface import box_corners
 from ..core.recipe.assets import FORMATS, UNITS, Asset, AssetSource, is_library, library_assets, list_assets
 from ..core.recipe.model import Recipe
-from . import compat
+from . import compat, labels
 from .envvars import STRICT_ASSETS
 from .files import user_path
 
@@ -441,6 +441,7 @@ class AssetCache:
             log.warning("skipping asset %s: %s", asset_id, e)
             return None
         self.imports += 1
+        labels.warm(bpy.data.meshes[got.mesh])      # its triangles for the labels: part of the load
         self.loaded[asset_id] = got
         self.shapes[asset_id] = got.corners
         if got.warnings and asset_id not in self.warnings:

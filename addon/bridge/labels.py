@@ -85,6 +85,11 @@ def _mesh_arrays(name: str, mesh) -> tuple[np.ndarray, _Topology]:
     return co, topo
 
 
+def warm(mesh) -> None:
+    """Read and keep a mesh's triangles now (an asset pool's import), not in the first frame that shows it."""
+    _mesh_arrays("", mesh)
+
+
 def _group_members(obj, mesh, topo: _Topology) -> dict[str, np.ndarray]:
     """kp.* vertex group -> indices of evaluated vertices in it (weight > 0); one scan per topology."""
     wanted = {g.index: base_name(g.name)[len(KP_PREFIX):] for g in obj.vertex_groups if g.name.startswith(KP_PREFIX)}
