@@ -93,8 +93,8 @@ def choose(device: str, backend: str, available: dict[str, list[Device]], wanted
 # but the per-frame rest (scene sync, saving, decoding passes, labels, files) runs on one: small frames leave
 # threads idle between renders, so they run as several processes, each pinned to its own cores (cpu_sets);
 # large frames keep all threads busy in one. Measured on 2 cores (issue 16, anchor scene, one run of
-# benchmarks/bench_anchor.py each): pinned, 2 processes x 1 thread beat 1 x 2 at 160x120 / 1 spp (~1,560 vs
-# ~930 frames/min) and at 320x240 / 4 spp too (201 vs 182; unpinned, 1 x 2 had won there, 148-157 vs 105-140).
+# benchmarks/bench_anchor.py each): pinned, 2 processes x 1 thread beat 1 x 2 at 160x120 / 1 spp (1,768 vs
+# 1,234 frames/min) and at 320x240 / 4 spp too (202 vs 187; unpinned, 1 x 2 had won there, 148-157 vs 105-140).
 # So frames up to ~390x390 get one thread each. Threads: 160x120 and 320x240 1, 640x480 4, ~1080p 8.
 CPU_THREADS_BY_PIXELS = ((150_000, 1), (400_000, 4), (2_200_000, 8))
 # A GPU worker's CPU threads: scene sync and the per-frame work above, enough to keep its card fed.
