@@ -301,6 +301,8 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     sel = selectors.DefaultSelector()
     main_thread = threading.current_thread() is threading.main_thread()    # signal handlers live there only
     old_term = signal.signal(signal.SIGTERM, _raise_stop) if main_thread else None
+    # Ctrl-C even where this process was started with SIGINT ignored (a shell's background job, nohup)
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None
     interrupted = 0
     try:
         for wk in pool:
@@ -338,6 +340,7 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, old_term)
+            signal.signal(signal.SIGINT, old_int)
         sel.close()
     done = _done(root)
     finished = sum(1 for i in scope if i in done)
