@@ -222,7 +222,7 @@ def probe_main() -> None:
 def preset_job(req: Request) -> tuple[Recipe, Path]:
     """``blend_job`` for a .blend with ``--preset``, without Blender: the preset replaces the scene's recipe,
     and the output folder is resolved as ``files.output_dir`` does (``//`` and relative: the .blend's folder).
-    Saves a pool the 1.5 s of a probing child (issue 16); tests/bpy/test_pool_start.py checks both agree."""
+    Saves a pool the 1.5 s of a probing child (issue 16); tests/test_pool_start.py checks both agree."""
     directory = req.recipe.output.directory
     blend_dir = req.blend.resolve().parent
     out = blend_dir / directory[2:] if directory.startswith("//") else resolve_path(directory, blend_dir)

@@ -1,4 +1,4 @@
-"""A pool's parent reads a .blend + --preset job without starting Blender (issue 16: a probing child cost
+"""A pool's parent reads a .blend + --preset job without starting Blender (issue 16; the runner tier, bpy 5.0: a probing child cost
 1.5 s of every pooled job's start-up). What it works out must be what the probing child, which opens the
 scene and imports the preset as every worker does, reads."""
 
@@ -10,7 +10,7 @@ import pytest
 from synthkiln.addon.core.recipe.model import recipe_to_data
 from synthkiln.headless import rendering
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("preset, out, expected", [
