@@ -39,9 +39,9 @@ def main() -> None:
     args = ap.parse_args()
     w, h = (int(x) for x in args.resolution.split("x"))
     from synthkiln.addon.core import devices
-    from synthkiln.headless.workers import allowed_cpus, available_cpus
-    threads = args.threads or devices.plan_workers(available_cpus(), (w, h), 1000, devices.Choice("CPU"))[0].threads
-    cores = (allowed_cpus() or [])[:threads]
+    threads = args.threads or devices.plan_workers(devices.available_cpus(), (w, h), 1000,
+                                                   devices.Choice("CPU"))[0].threads
+    cores = (devices.allowed_cpus() or [])[:threads]
     if cores and len(cores) == threads:
         os.sched_setaffinity(0, cores)        # before Blender starts its thread pools, as the pool's launcher does
 

@@ -37,6 +37,7 @@ import click
 from ..addon.bridge.envvars import DEFER_EXPORTS  # children leave the exports to the parent
 from ..addon.bridge.envvars import GPU as GPU_ENV, THREADS as THREADS_ENV
 from ..addon.core import devices
+from ..addon.core.devices import allowed_cpus, available_cpus
 from ..addon.core.dataset import layout
 from ..addon.core.dataset import status as core
 from ..addon.core.errors import Interrupted, UserError
@@ -52,7 +53,6 @@ from ..addon.core.recipe.model import Recipe
 DEFAULT_RECYCLE = 1000
 CHILD = "SYNTHKILN_WORKER_CHILD"  # set in children: they never start a pool themselves
 POLL_S = 0.25
-CPUS = "SYNTHKILN_CPUS"          # a child's cores ("0,1"): the launcher pins it there (devices.cpu_sets)
 SCRATCH = "synthkiln-worker-"     # + the pool's writer tag (pid-host): a child's TMPDIR
 STOP_GRACE_S = 5.0
 DEVICE_LINE = "device: "          # a child's first line: what it renders on (bridge/pipeline.py)
@@ -65,9 +65,6 @@ _LAUNCH = ("import ctypes, os, sys\n"
            "    pass\n"
            "if os.getppid() != int(sys.argv[1]):\n"
            "    sys.exit(137)\n"
-           "cpus = os.environ.pop('SYNTHKILN_CPUS', '')\n"
-           "if cpus and hasattr(os, 'sched_setaffinity'):\n"
-           "    os.sched_setaffinity(0, {int(c) for c in cpus.split(',')})\n"
            "os.execv(sys.executable, [sys.executable, '-m', 'synthkiln', *sys.argv[2:]])\n")
 
 
@@ -102,28 +99,6 @@ def list_devices(python: str = sys.executable) -> dict[str, list[devices.Device]
     return {b: [devices.Device(b, d["name"], d["id"]) for d in found] for b, found in data["gpus"].items()}
 
 
-def allowed_cpus() -> list[int] | None:
-    """The cores this process may run on, in order, where that is the whole story: None without
-    ``sched_getaffinity`` or under a CPU quota (cores shared with others: pinning would crowd them)."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    return cores if len(cores) == available_cpus() else None
-
-
-def available_cpus() -> int:
-    """The cores this process may use: its affinity (Slurm's --cpus-per-task, taskset) and a container's
-    CPU quota (cgroup v2 ``cpu.max``, what Kubernetes' CPU limit sets), not the machine's count."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, int(quota) // int(period)))
-    except (OSError, ValueError):
-        pass
-    return max(1, cpus)
-
-
 def available_memory() -> int | None:
     """Bytes this process could still use: the kernel's MemAvailable, less under a container's limit
     (cgroup v2 ``memory.max``); None where neither can be read."""
@@ -156,12 +131,9 @@ def auto_slots(recipe: Recipe, frames: int, python: str = sys.executable,
                                 available_memory()), choice
 
 
-def slot_env(slot: devices.WorkerSlot, cpus: tuple[int, ...] = ()) -> dict[str, str]:
-    """A child's share of the machine: its CPU threads, its cores (pinned by the launcher) and its one GPU
-    (by Cycles id)."""
+def slot_env(slot: devices.WorkerSlot) -> dict[str, str]:
+    """A child's share of the machine: its CPU threads and its one GPU (by Cycles id)."""
     env = {THREADS_ENV: str(slot.threads)}
-    if cpus:
-        env[CPUS] = ",".join(map(str, cpus))
     if slot.gpu is not None:
         env[GPU_ENV] = slot.gpu.id
     return env
@@ -243,6 +215,7 @@ class _Worker:
     lines: collections.deque = field(default_factory=lambda: collections.deque(maxlen=core.LOG_LINES))
     error: str | None = None
     env: dict = field(default_factory=dict)     # --workers auto: the child's threads and GPU
+    cores: tuple[int, ...] | None = None        # where its children are pinned (devices.cpu_sets)
     said: set = field(default_factory=set)      # the pool's device lines already logged (shared)
     log: Callable[[str], None] | None = None
 
@@ -294,7 +267,7 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
         beat.data["done"] = sum(1 for i in share.frames(total) if i in done)
         wk = _Worker(w, share, collections.deque(chunks), beat, said=said, log=log)
         if slots is not None:
-            wk.env = slot_env(slots[w], pins[w] if pins else ())
+            wk.env, wk.cores = slot_env(slots[w]), pins[w] if pins else None
             beat.data["device"] = slots[w].label()      # until the child says what it chose
         pool.append(wk)
     clean_scratch(Path(tempfile.gettempdir()), SCRATCH)     # pools that died without cleaning up
@@ -377,6 +350,7 @@ def _next_chunk(wk: _Worker, args, root: Path, total: int, python: str, sel, don
                "TMPDIR": wk.tmp, **wk.env}   # Blender's and the pipeline's scratch: removed when the child ends
         cmd = [python, "-S", "-c", _LAUNCH, str(os.getpid()), "render", *args,   # -S: no site, a faster launcher
                "--shard", f"{chunk.index}/{chunk.count}"]
+        cmd = devices.pinned(cmd, wk.cores, python)
         wk.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
         os.set_blocking(wk.proc.stdout.fileno(), False)

@@ -22,7 +22,7 @@ import pytest
 
 from tests.helpers import cli
 from tests.helpers.cli import ok
-from synthkiln.headless import workers as pool
+from synthkiln.addon.core import devices
 from tests.tiny import MAKE_BLEND, TINY_PRESET
 
 pytestmark = [pytest.mark.bpy, pytest.mark.render]
@@ -53,9 +53,11 @@ def sk(work: Path, *args, timeout: float = 120) -> subprocess.CompletedProcess:
     return cli.sk(*args, cwd=work, env=_env(work / "tmp"), timeout=timeout)
 
 
-def start(work: Path, *args) -> subprocess.Popen:
+def start(work: Path, *args, sigint_ignored: bool = False) -> subprocess.Popen:
+    """The CLI, running; ``sigint_ignored``: started as a shell's background job is (``cmd &``, nohup)."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     return subprocess.Popen([sys.executable, "-m", "synthkiln", *map(str, args)], cwd=work, env=_env(work / "tmp"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ignore)
 
 
 def finish(p: subprocess.Popen, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -157,7 +159,7 @@ def test_the_default_is_a_pool_with_the_same_files(work, baseline):
     out = work / "default"
     p = ok(sk(work, "render", "base.yaml", "--out", out))
     same_dataset(baseline, out)
-    n = min(pool.available_cpus(), FRAMES)
+    n = min(devices.available_cpus(), FRAMES)
     if n > 1:
         assert f"workers: {n} x CPU (1 thread)" in p.stderr
         assert len(heartbeats(out)) == n
@@ -239,11 +241,16 @@ def test_kill9_pool_takes_its_children_along(work, baseline):
     assert not list((work / "tmp").glob("synthkiln-worker-*"))              # ...is cleaned by the next pool
 
 
-def test_ctrl_c_stops_every_child(work):
-    out = work / "ctrl-c"
-    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 2)
+@pytest.mark.parametrize("sigint_ignored", [False, True])    # True: a CI run under `nohup ... &` hung here
+def test_ctrl_c_stops_every_child(work, sigint_ignored):
+    out = work / f"ctrl-c-{sigint_ignored}"
+    proc = start(work, "render", "base.yaml", "--out", out, "--workers", 2, sigint_ignored=sigint_ignored)
     kids = [shard_child(proc.pid, "0/2"), shard_child(proc.pid, "1/2")]
     wait_records(out, proc)
+    if devices.allowed_cpus() and len(devices.allowed_cpus()) >= 2:     # each child on cores of its own
+        with contextlib.suppress(ProcessLookupError):
+            a, b = (os.sched_getaffinity(k) for k in kids)
+            assert a and b and not a & b
     for k in kids:
         with contextlib.suppress(ProcessLookupError):   # one may have finished its shard already
             os.kill(k, signal.SIGSTOP)  # keep them mid-job until the parent stops them

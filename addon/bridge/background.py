@@ -257,8 +257,8 @@ def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, ad
     try:
         copy = pool.copy = _save_copy(folder, "workers")
         threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
-        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        cores = devices.cpu_sets(allowed, [devices.WorkerSlot(threads)] * workers) if threads else None
+        allowed = devices.allowed_cpus()
+        cores = devices.cpu_sets(allowed, [devices.WorkerSlot(threads)] * workers) if threads and allowed else None
         if not Path(sys.executable).name.startswith("python"):     # no Python to launch through: unpinned
             cores = None
         for w, sh in enumerate(worker_shards(shard, workers)):

@@ -133,15 +133,15 @@ class _Passes:
     def install(cls) -> bool:
         if cls.installed is None:
             engine = compat.cycles_engine()
-            cls.installed = engine is not None and not getattr(engine.render_frame_finish, "_synthkiln", False)
-            if cls.installed:
-                finish = engine.render_frame_finish
+            cls.installed = engine is not None
+            if cls.installed:       # over Cycles' own method, also where a reloaded add-on wrapped it before
+                finish = getattr(engine.render_frame_finish, "_synthkiln_wraps", engine.render_frame_finish)
 
                 def render_frame_finish(self):      # exactly one argument: Blender calls it by its signature
                     finish(self)
                     if cls.wanted:
                         cls.channels = cls.read(self.get_result())
-                render_frame_finish._synthkiln = True
+                render_frame_finish._synthkiln_wraps = finish
                 engine.render_frame_finish = render_frame_finish
         return cls.installed
 

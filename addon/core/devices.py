@@ -2,12 +2,15 @@
 
 The bridge asks Blender which Cycles devices it sees and hands the list here; ``choose`` decides what a
 process renders on, and ``plan_workers`` how ``--workers auto`` splits a machine. Both are pure, so every
-case (no GPU, the wrong backend, four cards) is unit-tested without Blender or a GPU.
+case (no GPU, the wrong backend, four cards) is unit-tested without Blender or a GPU. The cores a process may
+use (``available_cpus``, ``allowed_cpus``) are read here too, for the headless pool and the sidebar's workers.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import UserError
 
@@ -140,6 +143,28 @@ def plan_workers(cpus: int, resolution: tuple[int, int], frames: int, choice: Ch
     if memory is not None:
         n = max(1, min(n, memory // PROCESS_MEMORY))
     return [WorkerSlot(cpus // n) for _ in range(n)]
+
+
+def allowed_cpus() -> list[int] | None:
+    """The cores this process may run on, in order, where that is the whole story: None without
+    ``sched_getaffinity`` or under a CPU quota (cores shared with others: pinning would crowd them)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    return cores if len(cores) == available_cpus() else None
+
+
+def available_cpus() -> int:
+    """The cores this process may use: its affinity (Slurm's --cpus-per-task, taskset) and a container's
+    CPU quota (cgroup v2 ``cpu.max``, what Kubernetes' CPU limit sets), not the machine's count."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
 
 
 def cpu_sets(allowed: list[int], slots: list[WorkerSlot]) -> list[tuple[int, ...]] | None:
