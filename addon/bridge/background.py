@@ -242,6 +242,12 @@ def _command(blend: Path, script: str, addon_package: str) -> list[str]:
     return [sys.executable, "-c", _MODULE_BOOT, str(blend), addon_package, script]
 
 
+def _launcher() -> str:
+    """The Python that launches a worker pinned and niced (``devices.pinned``): Blender's own; none where this
+    is not a Python (an embedding that cannot run ``-c``), and the workers start as they are."""
+    return sys.executable if Path(sys.executable).name.startswith("python") else ""
+
+
 def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, addon_package: str,
           recipe, cwd: Path) -> Pool:
     """Start ``workers`` background workers on ``shard`` of the job (``total`` frames) into ``root``.
@@ -259,8 +265,6 @@ def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, ad
         threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
         allowed = devices.allowed_cpus()
         cores = devices.cpu_sets(allowed, [devices.WorkerSlot(threads)] * workers) if threads and allowed else None
-        if not Path(sys.executable).name.startswith("python"):     # no Python to launch through: unpinned
-            cores = None
         for w, sh in enumerate(worker_shards(shard, workers)):
             if all(i in pool.done for i in sh.frames(total)):
                 continue
@@ -273,7 +277,8 @@ def start(root: Path, total: int, shard: Shard, workers: int, overrides: str, ad
                 env[THREADS] = str(threads)
             log = folder / f"worker-{w}.log"
             with open(log, "wb") as out:
-                cmd = devices.pinned(_command(copy, script, addon_package), cores[w] if cores else None, sys.executable)
+                cmd = devices.pinned(_command(copy, script, addon_package), cores[w] if cores else None,
+                                     _launcher(), devices.BACKGROUND_NICE)
                 proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
                                         cwd=str(cwd), start_new_session=True)
             pool.workers.append(_Worker(sh, proc, log, tmp))
@@ -322,7 +327,8 @@ def start_labels(frame: int, addon_package: str, cwd: Path) -> LabelJob:
         script = _LABELS.format(parent=os.getpid(), package=addon_package, frame=int(frame),
                                 out=str(folder / "record.json"))
         with open(folder / "worker.log", "wb") as out:
-            proc = subprocess.Popen(_command(copy, script, addon_package), stdin=subprocess.DEVNULL, stdout=out,
+            cmd = devices.pinned(_command(copy, script, addon_package), None, _launcher(), devices.BACKGROUND_NICE)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(folder)},
                                     cwd=str(cwd), start_new_session=True)
     except BaseException:

@@ -182,19 +182,28 @@ def cpu_sets(allowed: list[int], slots: list[WorkerSlot]) -> list[tuple[int, ...
     return out
 
 
-# Run by a launcher Python: pin this process to the cores in argv[1], then become the command after it.
+# Run by a launcher Python: pin this process to the cores in argv[1] (none: ""), lower its priority by argv[2],
+# then become the command after them. Both before Blender starts, so every thread it makes inherits them.
 PIN_EXEC = ("import os, sys\n"
-            "if hasattr(os, 'sched_setaffinity'):\n"
-            "    os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')})\n"
-            "os.execv(sys.argv[2], sys.argv[2:])\n")
+            "cores, nice = sys.argv[1], int(sys.argv[2])\n"
+            "if cores and hasattr(os, 'sched_setaffinity'):\n"
+            "    os.sched_setaffinity(0, {int(c) for c in cores.split(',')})\n"
+            "if nice and hasattr(os, 'nice'):\n"
+            "    os.nice(nice)\n"
+            "os.execv(sys.argv[3], sys.argv[3:])\n")
+
+# The sidebar's background workers run this much nicer than the artist's Blender: with every core rendering,
+# the UI (a window opening, a menu, a screenshot under software GL) would otherwise wait its turn for seconds.
+BACKGROUND_NICE = 10
 
 
-def pinned(cmd: list[str], cores: tuple[int, ...] | None, python: str) -> list[str]:
-    """``cmd`` started on ``cores`` (``cpu_sets``) before it runs a line: through ``python -S`` running
-    ``PIN_EXEC``, so Blender's thread pools size themselves to those cores. ``cmd`` itself without cores."""
-    if not cores:
+def pinned(cmd: list[str], cores: tuple[int, ...] | None, python: str, nice: int = 0) -> list[str]:
+    """``cmd`` started on ``cores`` (``cpu_sets``) and ``nice`` steps lower in priority, before it runs a line:
+    through ``python -S`` running ``PIN_EXEC``, so Blender's thread pools size themselves to those cores.
+    ``cmd`` itself with neither, or with no ``python`` to launch through."""
+    if not python or (not cores and not nice):
         return list(cmd)
-    return [python, "-S", "-c", PIN_EXEC, ",".join(map(str, cores)), *cmd]
+    return [python, "-S", "-c", PIN_EXEC, ",".join(map(str, cores or ())), str(int(nice)), *cmd]
 
 
 def parse_workers(text: str | int) -> int | str:

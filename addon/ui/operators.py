@@ -83,7 +83,6 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
 
     _timer = None
     _pool = None
-    _shown = False      # an image editor was opened (or found) for the finished frames
     running = False     # one interactive render at a time (reset when a file is loaded)
     stop_requested = False      # set by Stop Render (ui/background.py): as Esc
 
@@ -123,6 +122,9 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
         pool = self._pool
+        # the image editor opens at once, as F12's does: a new window costs seconds under software GL, paid
+        # while the workers start rather than as a frozen progress once frames come
+        overlay.open_image_editor(context)
         wm = context.window_manager
         wm.progress_begin(0, max(len(pool.scope), 1))
         self._timer = wm.event_timer_add(0.25, window=context.window)
@@ -142,8 +144,7 @@ class SYNTHKILN_OT_render_dataset(_Reporting, bpy.types.Operator):
         if event.type != 'TIMER':
             return {'PASS_THROUGH'}
         if pool.poll() and pool.last_frame is not None:       # the last finished frame, with its labels
-            overlay.show_frame(context, pool.root, pool.last_frame, open_editor=not self._shown)
-            self._shown = True
+            overlay.show_frame(context, pool.root, pool.last_frame, open_editor=False)
         if pool.stopping_since is not None:
             if pool.reap():
                 return self._end(context, cancelled=True)

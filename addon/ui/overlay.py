@@ -254,7 +254,16 @@ def show_frame(context, root: Path, index: int, open_editor: bool) -> None:
     except (DatasetError, OSError, RuntimeError, KeyError, TypeError):
         return          # a frame that cannot be shown does not stop the render
     _Last.record, _Last.texture = record, None
-    if not _show_image(context.window_manager) and open_editor and context.window is not None:
+    if open_editor:
+        open_image_editor(context)
+    else:
+        _show_image(context.window_manager)
+
+
+def open_image_editor(context) -> None:
+    """Where no image editor is open, open one as Blender shows renders (Preferences' Render Display); editors
+    already open show the last frame."""
+    if not _show_image(context.window_manager) and context.window is not None:
         window, screen, area = context.window, context.screen, context.area
         bpy.app.timers.register(lambda: _open_editor(window, screen, area), first_interval=0.0)
 

@@ -175,16 +175,21 @@ def test_cpu_sets_pin_each_cpu_worker_to_cores_of_its_own():
 
 
 def test_pinned_command_runs_on_the_given_cores(tmp_path):
-    """The launcher pins, then becomes the command (same pid: stop signals still reach it)."""
+    """The launcher pins and lowers the priority, then becomes the command (same pid: stop signals still reach
+    it)."""
     import os
     import subprocess
     import sys
     assert dv.pinned(["blender", "-b"], None, sys.executable) == ["blender", "-b"]
+    assert dv.pinned(["blender", "-b"], (0,), "", nice=10) == ["blender", "-b"]       # no Python to launch it
     if not hasattr(os, "sched_getaffinity"):
         return
     core = min(os.sched_getaffinity(0))
-    probe = "import os; print(sorted(os.sched_getaffinity(0)), os.getpid())"
-    p = subprocess.Popen(dv.pinned([sys.executable, "-c", probe], (core,), sys.executable), stdout=subprocess.PIPE,
-                         text=True)
-    out, _ = p.communicate(timeout=60)
-    assert out.split("]")[0] + "]" == f"[{core}]" and int(out.split()[-1]) == p.pid
+    probe = "import os; print(sorted(os.sched_getaffinity(0)), os.nice(0), os.getpid())"
+    for cores, nice in (((core,), 0), ((core,), 7), (None, 7)):
+        p = subprocess.Popen(dv.pinned([sys.executable, "-c", probe], cores, sys.executable, nice=nice),
+                             stdout=subprocess.PIPE, text=True)
+        out, _ = p.communicate(timeout=60)
+        expect = f"[{core}]" if cores else str(sorted(os.sched_getaffinity(0)))
+        assert out.split("]")[0] + "]" == expect, out
+        assert int(out.split()[-2]) == os.nice(0) + nice and int(out.split()[-1]) == p.pid, out
