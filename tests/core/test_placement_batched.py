@@ -70,3 +70,21 @@ def test_batched_placement_equals_one_spot_at_a_time():
                     assert place(p, ra, ctx_a, name, surf) == reference_place(p, rb, ctx_b, name, surf), (label, tries)
                     assert ra.bit_generator.state == rb.bit_generator.state
                 assert ctx_a.frame.placed == ctx_b.frame.placed
+
+
+def test_small_surfaces_answer_in_python_exactly_as_numpy():
+    """A small surface tests discs in plain Python (numpy's call overhead dominates there): the very same
+    answers, distances to the last bit, as the numpy code that larger surfaces use."""
+    from synthkiln.addon.core.randomizers import surface as sf
+    rng = np.random.default_rng(11)
+    for label, surf in surfaces().items():
+        assert surf.small
+        big = Surface(surf.tris, surf.normals, max_slope=90.0)
+        big.small = False                          # the same surface through the numpy code
+        pts = rng.uniform(-2.6, 2.6, (4000, 2))
+        pts[:400] = np.round(pts[:400] * 2) / 2    # on edges and corners too
+        for x, y in pts.tolist():
+            assert surf.locate(x, y) == big.locate(x, y), (label, x, y)
+            assert surf.edge_distance(x, y) == big.edge_distance(x, y), (label, x, y)
+    many = Surface([[[x, y, 0], [x + 1, y, 0], [x, y + 1, 0]] for x in range(5) for y in range(4)])
+    assert len(many.tris) > sf.SMALL_SURFACE and not many.small

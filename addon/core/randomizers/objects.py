@@ -159,32 +159,38 @@ def place(p: Placement, rng: np.random.Generator, ctx, name: str, surf: Surface 
 
 def _rest_upright(p: Placement, rng, ctx, surf: Surface, local, rot, euler, scale, dz, placed) -> dict[str, Any]:
     """``place`` on a surface, upright: the same tries and draws as one spot at a time, found in one numpy
-    pass. Every candidate spot is drawn up front from a copy of the generator's state; the vectorised test
-    only rules out spots that surely fail, and the first one left is confirmed with the exact scalar tests
+    pass. Every candidate spot is drawn up front from a copy of the generator's state; on a large surface a
+    vectorised test first rules out spots that surely fail. Spots are confirmed with the exact scalar tests
     (footprint inside the surface, clear of what is placed) in try order, so the result never differs.
     The generator then advances by exactly the draws of the tries made."""
     rc = local @ rot.T
     xy = rc[:, :2]
     mid = (xy.min(axis=0) + xy.max(axis=0)) / 2
     r = float(np.max(np.linalg.norm(xy - mid, axis=1)))
+    mx, my = float(mid[0]), float(mid[1])
     others = placed + ctx.frame.placed.get(VOLUME, [])
     start = rng.bit_generator.state
     points, normals = surf.sample_many(rng, p.max_tries)     # bit-identical to the tries' one-by-one draws
-    centres = points[:, :2] + mid
-    possible = surf.may_hold_discs(centres, r + p.margin)
-    if others:
-        q = np.asarray(others, dtype=float)
-        gap = np.hypot(centres[:, :1] - q[:, 0], centres[:, 1:] - q[:, 1]) - (r + q[:, 3] + p.min_spacing)
-        possible &= (gap >= -1e-7).all(axis=1)
+    if surf.small:              # its exact test costs less than the vectorised one: every spot, in try order
+        order = range(p.max_tries)
+    else:
+        centres = points[:, :2] + mid
+        possible = surf.may_hold_discs(centres, r + p.margin)
+        if others:
+            q = np.asarray(others, dtype=float)
+            gap = np.hypot(centres[:, :1] - q[:, 0], centres[:, 1:] - q[:, 1]) - (r + q[:, 3] + p.min_spacing)
+            possible &= (gap >= -1e-7).all(axis=1)
+        order = np.flatnonzero(possible)
     found = None
-    for j in np.flatnonzero(possible):
-        point, normal = points[j], normals[j]
-        cx, cy = float(point[0] + mid[0]), float(point[1] + mid[1])
-        if not surf.holds_disc(cx, cy, r + p.margin):
-            continue
+    pts = points.tolist()
+    for j in order:
+        cx, cy = pts[j][0] + mx, pts[j][1] + my
         if any(math.hypot(cx - q[0], cy - q[1]) < r + q[3] + p.min_spacing for q in others):
             continue
+        if not surf.holds_disc(cx, cy, r + p.margin):
+            continue
         found = j
+        point, normal = points[j], normals[j]
         break
     rng.bit_generator.state = start             # then advance by exactly the draws of the tries made
     rng.random(3 * (p.max_tries if found is None else found + 1))

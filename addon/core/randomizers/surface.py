@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 UP = np.array([0.0, 0.0, 1.0])
+SMALL_SURFACE = 16          # triangles up to which ``holds_disc`` runs in plain Python
 
 
 def euler_to_matrix(rx: float, ry: float, rz: float) -> np.ndarray:
@@ -79,6 +80,16 @@ class Surface:
                       (c[:, 1] - a[:, 1]) * inv, (a[:, 0] - c[:, 0]) * inv)
         ab = self.edges[:, 1] - self.edges[:, 0]
         self._edge = (self.edges[:, 0], ab, 1.0 / np.maximum((ab * ab).sum(-1), 1e-30))
+        # a small surface (a floor, a table top) is tested in plain Python: there numpy's per-call overhead
+        # is ~50x the arithmetic (issue 16). The same float operations in the same order: the same answers.
+        self.small = len(self.tris) <= SMALL_SURFACE and len(self.edges) <= 3 * SMALL_SURFACE
+        if self.small:
+            self._tri_terms = [(i, *map(float, (a[0], a[1], b[0], b[1], c[0], c[1], d)))
+                               for i, (a, b, c, d) in enumerate(zip(self._a, self._b, self._c, self._det))
+                               if abs(d) > 1e-15]
+            self._edge_terms = [(float(e[0, 0]), float(e[0, 1]), float(v[0]), float(v[1]),
+                                 max(float(v[0]) * float(v[0]) + float(v[1]) * float(v[1]), 1e-30))
+                                for e, v in zip(self.edges, ab)]
 
     @classmethod
     def rectangle(cls, xmin: float, xmax: float, ymin: float, ymax: float, z: float = 0.0) -> "Surface":
@@ -121,6 +132,13 @@ class Surface:
 
     def locate(self, x: float, y: float) -> int:
         """Index of a kept triangle whose xy projection holds (x, y), or -1."""
+        if self.small:
+            for i, a0, a1, b0, b1, c0, c1, d in self._tri_terms:
+                l1 = ((b1 - c1) * (x - c0) + (c0 - b0) * (y - c1)) / d
+                l2 = ((c1 - a1) * (x - c0) + (a0 - c0) * (y - c1)) / d
+                if l1 >= -1e-9 and l2 >= -1e-9 and l1 + l2 <= 1 + 1e-9:
+                    return i
+            return -1
         d = self._det
         safe = np.where(np.abs(d) > 1e-15, d, 1.0)
         l1 = ((self._b[:, 1] - self._c[:, 1]) * (x - self._c[:, 0]) + (self._c[:, 0] - self._b[:, 0]) * (y - self._c[:, 1])) / safe
@@ -133,6 +151,8 @@ class Surface:
         """Distance in xy from (x, y) to the surface's outline."""
         if not len(self.edges):
             return math.inf
+        if self.small:
+            return min(self._edge_distances(x, y))
         a, b = self.edges[:, 0], self.edges[:, 1]
         ab = b - a
         p = np.array([x, y])
@@ -141,7 +161,16 @@ class Surface:
 
     def holds_disc(self, x: float, y: float, r: float) -> bool:
         """True when a disc of radius ``r`` around (x, y) lies inside the surface (seen from above)."""
+        if self.small:          # ``edge_distance`` >= r, stopping at the first edge nearer
+            return self.locate(x, y) >= 0 and all(d >= r for d in self._edge_distances(x, y))
         return self.locate(x, y) >= 0 and self.edge_distance(x, y) >= r
+
+    def _edge_distances(self, x: float, y: float):
+        """A small surface's distances from (x, y) to each outline edge, as ``edge_distance`` computes them."""
+        for ax, ay, abx, aby, den in self._edge_terms:
+            t = min(max(((x - ax) * abx + (y - ay) * aby) / den, 0.0), 1.0)
+            dx, dy = ax + t * abx - x, ay + t * aby - y
+            yield math.sqrt(dx * dx + dy * dy)
 
     # -- many candidates at once: placement tries a hundred spots per object; numpy per spot costs ~100 us
     def sample_points(self, rng: np.random.Generator, n: int) -> np.ndarray:
