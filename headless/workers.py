@@ -44,7 +44,6 @@ from ..addon.core.errors import Interrupted, UserError
 from ..addon.core.exports.build import write_exports
 from ..addon.core.fsio import clean_scratch, clean_temp_files, writer_tag
 from ..addon.core.dataset.job import Shard, claim_job
-from ..addon.core.dataset.records import Preread
 from ..addon.core.recipe.model import Recipe
 
 # Frames per Blender process. A tiny job's process grows ~17 KiB a frame (1,500 frames at 64x48: 296 -> 319
@@ -278,7 +277,6 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
     # Ctrl-C even where this process was started with SIGINT ignored (a shell's background job, nohup)
     old_int = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None
     interrupted = 0
-    preread = Preread(root)
     try:
         for wk in pool:
             _next_chunk(wk, args, root, total, python, sel, done)
@@ -306,8 +304,6 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
                     pool[w].beat.write()
             for wk in ended:
                 _finished(wk, args, root, total, python, sel, done, retries)
-            if any(wk.proc is None and not wk.chunks for wk in pool):      # a core left idle: read ahead
-                _read_ahead(preread, done, total)
     except (KeyboardInterrupt, _Stop) as e:
         interrupted = signal.SIGTERM if isinstance(e, _Stop) else signal.SIGINT
         _stop(pool, root, total, sel)
@@ -334,19 +330,8 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
         raise UserError(f"{len(scope) - finished} of {len(scope)} frames have no record after the workers ended; "
                         "render again to resume")
     if len(done & set(range(total))) >= total and total:
-        write_exports(root, preread=preread)
+        write_exports(root)
     return finished - start_done
-
-
-def _read_ahead(preread: Preread, done: set[int], total: int, budget_s: float = 0.02) -> None:
-    """Read finished records for the exports for up to ``budget_s`` (the poll loop stays responsive)."""
-    if preread.full():
-        return
-    end = time.monotonic() + budget_s
-    for index in sorted(i for i in done if i < total and i not in preread.held):
-        if preread.full() or time.monotonic() > end:
-            return
-        preread.add(index)
 
 
 def _raise_stop(signum, frame):

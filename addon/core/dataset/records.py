@@ -79,44 +79,6 @@ def read_record(root: Path, index: int) -> dict:
     return parse_record(read_bytes(path), path, index)
 
 
-class Preread:
-    """Records read ahead of an export, for ``write_exports``: the pool's parent reads them on the core a
-    finished worker leaves idle while the last worker renders, so the job's end only reads what is left.
-    A record is used only while its file is the one read (same inode, size and modification time); at
-    most ``limit`` are held (the parent stays small however long the job)."""
-
-    def __init__(self, root: Path, limit: int = 2000):
-        self.root, self.limit, self.held = Path(root), limit, {}
-
-    def full(self) -> bool:
-        return len(self.held) >= self.limit
-
-    def add(self, index: int) -> None:
-        if self.full():
-            return
-        path = self.root / layout.record_name(index)
-        try:
-            key = _file_key(os.stat(path))
-            self.held[index] = (key, read_record(self.root, index))
-        except (OSError, DatasetError):         # read again (and reported) by the export itself
-            self.held.pop(index, None)
-
-    def get(self, index: int) -> dict:
-        """Record ``index``: the one read ahead while its file is unchanged, else read now."""
-        held = self.held.pop(index, None)
-        if held is not None:
-            try:
-                if _file_key(os.stat(self.root / layout.record_name(index))) == held[0]:
-                    return held[1]
-            except OSError:
-                pass
-        return read_record(self.root, index)
-
-
-def _file_key(st: os.stat_result) -> tuple[int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-
-
 def iter_records(root: Path) -> Iterable[dict]:
     """Every complete frame record of a dataset, in frame order."""
     return (read_record(Path(root), i) for i in layout.record_indices(Path(root)))

@@ -13,7 +13,6 @@ after a filter change) never sees a half-written or stale export.
 
 from __future__ import annotations
 
-import functools
 import shutil
 from pathlib import Path
 from typing import Callable, Iterable
@@ -26,7 +25,7 @@ from ..fsio import clean_staging, staging_dir, swap_in
 from ..images.pillow import pillow_available
 from ..dataset.job import read_manifest
 from ..dataset import jobreport
-from ..dataset.records import Preread, categories, export_settings, gc_paused, read_record
+from ..dataset.records import categories, export_settings, gc_paused, read_record
 from ..recipe.model import EXPORT_FORMATS
 
 FORMATS = EXPORT_FORMATS
@@ -68,14 +67,13 @@ def _check_replaceable(staging: Path, final: Path) -> None:
 
 # -- the entry point -------------------------------------------------------------------------------------
 def write_exports(root: Path, formats: Iterable[str] | str | None = None, previews: int | None = None,
-                  *, report: Callable[[str], None] | None = None, split: Split | str | None = None,
-                  preread: Preread | None = None) -> list[Path]:
+                  *, report: Callable[[str], None] | None = None, split: Split | str | None = None) -> list[Path]:
     """Write the dataset's exports from its frame records and return the main path of each.
 
     ``formats``: names from ``FORMATS`` (None: the recipe's ``output.exports``); ``previews``: how many
     preview overlays to draw (None: the recipe's ``output.previews``); ``split``: the subsets, e.g.
     ``"train,val,test=0.8,0.1,0.1"`` (None: train/val by ``output.val_fraction``). ``report`` gets one line
-    per notable fact (how images were linked); ``preread``: records already read (the pool's parent)."""
+    per notable fact (how images were linked)."""
     root = Path(root)
     manifest = read_manifest(root)
     settings = export_settings(manifest)
@@ -103,8 +101,7 @@ def write_exports(root: Path, formats: Iterable[str] | str | None = None, previe
         if writers:
             indices, seen = layout.record_indices(root), []
             with gc_paused():
-                read = preread.get if preread is not None else functools.partial(read_record, root)
-                for rec in map(read, indices):
+                for rec in (read_record(root, i) for i in indices):
                     objs = keep(rec)
                     for w in writers:
                         w.add(rec, objs)
