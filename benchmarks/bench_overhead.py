@@ -12,11 +12,13 @@ By default the process renders as one worker of ``--workers auto`` does here: it
 
     .venv/bin/python benchmarks/bench_overhead.py --scene anchor --resolution 160x120 --samples 1
     .venv/bin/python benchmarks/bench_overhead.py --scene tabletop --resolution 320x240 --samples 4
+    .venv/bin/python benchmarks/bench_overhead.py --resolution 160x120 --samples 1 --frames 100 --steps
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import statistics
 import sys
@@ -36,6 +38,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=12, help="frames of each kind (after one warm-up each)")
     ap.add_argument("--scene", choices=("anchor", "tabletop"), default="anchor")
     ap.add_argument("--threads", type=int, default=None, help="[default: a --workers auto process's]")
+    ap.add_argument("--steps", action="store_true", help="also the annotated frame's mean time per step")
     args = ap.parse_args()
     w, h = (int(x) for x in args.resolution.split("x"))
     from synthkiln.addon.core import devices
@@ -94,13 +97,22 @@ def main() -> None:
 
     pipeline.render.render = timed_render
 
+    steps = timed_steps(pipeline) if args.steps else None
+
     def annotated() -> float:
         vl.use_pass_z = vl.use_pass_object_index = True   # as configured by the pipeline
+        if steps is not None:
+            steps.on = True
         t0 = time.perf_counter()
         run.step()
-        return time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        if steps is not None:
+            steps.on = False
+        return took
 
     bare(0), annotated()   # warm-up: kernels, BVH, persistent data
+    if steps is not None:
+        steps.total.clear()
     tb, ta = [], []
     for i in range(1, args.frames + 1):
         tb.append(bare(i))
@@ -116,6 +128,52 @@ def main() -> None:
     ml = statistics.median(labels)
     print(f"  labels + writing  : median {ml * 1000:7.1f} ms = {ml / ma:.1%} of the annotated frame:"
           " sample, apply, masks, RLE, semantic, geometric labels, files, record")
+    if steps is not None:
+        n = args.frames
+        t = {k: v / n * 1000 for k, v in steps.total.items()}
+        t["apply (without sample)"] = t.pop("apply", 0.0) - t.get("sample", 0.0)
+        t["render: save image, pass arrays"] = t.pop("render", 0.0) - t.get("render: Cycles + passes", 0.0)
+        print("  annotated frame, mean ms per step:")
+        for k, v in sorted(t.items(), key=lambda kv: -kv[1]):
+            print(f"    {k:34s} {v:6.2f}")
+
+
+class _Steps:
+    on = False
+
+    def __init__(self):
+        self.total = collections.defaultdict(float)
+
+
+def timed_steps(pipeline) -> _Steps:
+    """Wrap the pipeline's steps to add up their time while ``on`` (the annotated frames only)."""
+    from synthkiln.addon.bridge import render
+    steps = _Steps()
+
+    def wrap(owner, name: str, label: str) -> None:
+        real = getattr(owner, name)
+
+        def timed(*a, **k):
+            if not steps.on:
+                return real(*a, **k)
+            t0 = time.perf_counter()
+            try:
+                return real(*a, **k)
+            finally:
+                steps.total[label] += time.perf_counter() - t0
+        setattr(owner, name, timed)
+
+    for owner, name, label in ((pipeline.FrameJob, "apply_frame", "apply"), (pipeline, "sample_frame", "sample"),
+                               (pipeline.render, "render", "render"),
+                               (render, "_render_passes", "render: Cycles + passes"),
+                               (pipeline.labels, "object_labels", "geometric labels"),
+                               (pipeline.exr, "write_channels", "EXR maps"),
+                               (pipeline, "atomic_write_json", "record JSON"),
+                               (pipeline, "atomic_write_bytes", "image, mask files"),
+                               (pipeline.masks, "rle_encode_instances", "RLE"),
+                               (pipeline.png, "encode_png", "mask PNG encode")):
+        wrap(owner, name, label)
+    return steps
 
 
 if __name__ == "__main__":
