@@ -132,7 +132,8 @@ def main() -> None:
         n = args.frames
         t = {k: v / n * 1000 for k, v in steps.total.items()}
         t["apply (without sample)"] = t.pop("apply", 0.0) - t.get("sample", 0.0)
-        t["render: save image, pass arrays"] = t.pop("render", 0.0) - t.get("render: Cycles + passes", 0.0)
+        render_ms = sum(in_render[-n:]) / n * 1000        # timed_render above: the annotated frames' render calls
+        t["render: save image, pass arrays"] = render_ms - t.get("render: Cycles + passes", 0.0)
         print("  annotated frame, mean ms per step:")
         for k, v in sorted(t.items(), key=lambda kv: -kv[1]):
             print(f"    {k:34s} {v:6.2f}")
@@ -164,7 +165,6 @@ def timed_steps(pipeline) -> _Steps:
         setattr(owner, name, timed)
 
     for owner, name, label in ((pipeline.FrameJob, "apply_frame", "apply"), (pipeline, "sample_frame", "sample"),
-                               (pipeline.render, "render", "render"),
                                (render, "_render_passes", "render: Cycles + passes"),
                                (pipeline.labels, "object_labels", "geometric labels"),
                                (pipeline.exr, "write_channels", "EXR maps"),
