@@ -19,6 +19,7 @@ from pathlib import Path
 from ..core.dataset import layout
 from ..core.errors import UserError
 from ..core.fsio import writer_tag
+from .appliers.materials import show_in_viewport
 from .files import base_dir
 from .pipeline import SCRATCH, FrameJob
 from .recipe import scene_recipe
@@ -28,6 +29,7 @@ def apply_preview(scene, frame: int) -> str:
     """Apply frame ``frame`` of the scene's recipe to the scene; returns what it did, for the status line."""
     job = FrameJob(scene, scene_recipe(scene), base_dir()).prepare()
     job.apply_frame(frame)
+    show_in_viewport(scene)
     return f"Frame {frame}: {len(job.targets)} targets"
 
 

@@ -16,6 +16,8 @@ import json
 import bpy
 from mathutils import Matrix
 
+from .appliers.materials import DRIVE_PREFIX
+
 COPY_TAG = ".sk-snapshot"
 # data blocks a preview may make; removed on restore (objects first, then what they used)
 MADE = ("objects", "materials", "worlds", "lights", "cameras", "meshes", "node_groups", "collections", "images")
@@ -79,7 +81,8 @@ def take(scene) -> None:
             "matrix": [list(row) for row in obj.matrix_basis], "parent": obj.parent.name if obj.parent else "",
             "hide_render": obj.hide_render, "hide_viewport": obj.hide_viewport, "hide": obj.hide_get(),
             "color": list(obj.color), "pass_index": obj.pass_index, "data": obj.data.name if obj.data else "",
-            "slots": [[s.link, s.material.name if s.material else ""] for s in obj.material_slots]}
+            "slots": [[s.link, s.material.name if s.material else ""] for s in obj.material_slots],
+            "driven": [k for k in obj.keys() if k.startswith(DRIVE_PREFIX)]}
         used = [s.material for s in obj.material_slots if s.material]
         if obj.type in ("LIGHT", "CAMERA") and obj.data is not None:
             used.append(obj.data)
@@ -166,6 +169,8 @@ def restore(scene) -> int:
             block = getattr(bpy.data, _data_collection(obj)).get(rec["data"])
             if block is not None:
                 obj.data = block
+        for k in [k for k in obj.keys() if k.startswith(DRIVE_PREFIX) and k not in rec.get("driven", ())]:
+            del obj[k]          # the properties a preview's driven sockets read
         for slot, (link, mat) in zip(obj.material_slots, rec["slots"]):
             slot.link = link
             slot.material = bpy.data.materials.get(mat) if mat else None

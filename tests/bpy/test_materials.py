@@ -65,6 +65,23 @@ def sock(sockets, identifier):
     return next(s for s in sockets if s.identifier == identifier)
 
 
+DRIVEN = {"base_color": None, "roughness": "Roughness", "metallic": "Metallic", "specular": "Specular IOR Level"}
+
+
+def driven(name, key="base_color"):
+    """What a driven socket of the object's current material shows: the object property that the socket's
+    Attribute node reads (the link and the node are checked on the way)."""
+    import bpy
+    from synthkiln.addon.bridge.appliers.materials import color_socket
+    m = mat(name)
+    node = m.node_tree.nodes[f"SK {key}"]
+    assert (node.attribute_type, node.attribute_name) == ("OBJECT", f"sk_drive_{key}")
+    target = color_socket(m) if key == "base_color" else bsdf(name).inputs[DRIVEN[key]]
+    assert target.links[0].from_node == node
+    value = bpy.data.objects[name][f"sk_drive_{key}"]
+    return list(value) if key == "base_color" else float(value)
+
+
 def test_material_color_gives_each_object_its_own_material(addon_registered):
     from synthkiln.addon.core.randomizers.materials import colour_rgb
     job = job_with([{"type": "material_color", "name": "c", "mode": "palette"}])
@@ -73,10 +90,9 @@ def test_material_color_gives_each_object_its_own_material(addon_registered):
     job.prepare()                                   # idempotent: nothing more is copied
     values, _ = job.apply_frame(0)
     for name, v in values["materials/c"].items():
-        got = list(bsdf(name).inputs["Base Color"].default_value)[:3]
-        assert np.allclose(got, colour_rgb(v["name"]), atol=1e-6)
-        assert bsdf(name).inputs["Roughness"].default_value == pytest.approx(v["roughness"], abs=1e-6)
-    colours = {tuple(bsdf(n).inputs["Base Color"].default_value) for n in ("CubeA", "CubeB", "Blob")}
+        assert np.allclose(driven(name), colour_rgb(v["name"]), atol=1e-6)
+        assert driven(name, "roughness") == pytest.approx(v["roughness"], abs=1e-6)
+    colours = {tuple(driven(n)) for n in ("CubeA", "CubeB", "Blob")}
     assert len(colours) > 1                          # per object: not one shared colour
 
 
@@ -85,22 +101,20 @@ def test_shared_draw_and_shift_mode(addon_registered):
     job = job_with([{"type": "material_color", "name": "c", "mode": "shift", "per_object": False,
                      "hue": {"constant": 0.5}, "saturation": {"constant": 1.0}, "value": {"constant": 1.0}}])
     job.apply_frame(3)
-    a, b = (list(bsdf(n).inputs["Base Color"].default_value)[:3] for n in ("CubeA", "CubeB"))
+    a, b = (driven(n) for n in ("CubeA", "CubeB"))
     assert np.allclose(a, b)
     h0, s0, v0 = colorsys.rgb_to_hsv(0.5, 0.4, 0.3)
     assert np.allclose(a, colorsys.hsv_to_rgb((h0 + 0.5) % 1, s0, v0), atol=1e-5)
     job.apply_frame(4)                               # shift is from the original colour, not cumulative
-    assert np.allclose(list(bsdf("CubeA").inputs["Base Color"].default_value)[:3], a, atol=1e-6)
+    assert np.allclose(driven("CubeA"), a, atol=1e-6)
 
 
 def test_material_pbr_sets_principled_values(addon_registered):
     job = job_with([{"type": "material_pbr", "name": "p", "metallic": {"uniform": [0.2, 0.8]}}])
     values, _ = job.apply_frame(1)
     for name, v in values["materials/p"].items():
-        node = bsdf(name)
-        assert node.inputs["Roughness"].default_value == pytest.approx(v["roughness"], abs=1e-6)
-        assert node.inputs["Metallic"].default_value == pytest.approx(v["metallic"], abs=1e-6)
-        assert node.inputs["Specular IOR Level"].default_value == pytest.approx(v["specular"], abs=1e-6)
+        for key in ("roughness", "metallic", "specular"):
+            assert driven(name, key) == pytest.approx(v[key], abs=1e-6)
 
 
 def test_procedural_texture_links_the_chosen_pattern_and_colour_still_works(addon_registered):
@@ -118,10 +132,11 @@ def test_procedural_texture_links_the_chosen_pattern_and_colour_still_works(addo
             assert bump.inputs["Strength"].default_value == pytest.approx(v["bump"], abs=1e-6)
             mix = nodes["SK t mix"]
             assert list(sock(mix.inputs, "B_Color").default_value)[:3] == pytest.approx(v["color"], abs=1e-6)
-            # the base colour feeds the mix, and material_color writes into it
+            # the base colour feeds the mix, and material_color drives its first colour
             assert bsdf(name).inputs["Base Color"].links[0].from_node == mix
             c = values["materials/c"][name]["color"]
-            assert list(sock(mix.inputs, "A_Color").default_value)[:3] == pytest.approx(c, abs=1e-6)
+            assert sock(mix.inputs, "A_Color").links[0].from_node == mat(name).node_tree.nodes["SK base_color"]
+            assert driven(name) == pytest.approx(c, abs=1e-6)
             kinds.add(v["kind"])
     assert len(kinds) >= 4
 
@@ -177,8 +192,8 @@ def test_material_swap_appends_once_and_assigns_own_copies(addon_registered):
         for name, v in values["materials/s"].items():
             assert mat(name).name == f"{v['material']}.sk.{name}"
             assert bpy.data.objects[name].material_slots[0].link == "OBJECT"
-            c = values["materials/c"][name]["color"]          # colour lands on the swapped-in copy
-            assert list(bsdf(name).inputs["Base Color"].default_value)[:3] == pytest.approx(c, abs=1e-6)
+            c = values["materials/c"][name]["color"]          # colour shows on the swapped-in copy too
+            assert driven(name) == pytest.approx(c, abs=1e-6)
             picked.add(v["material"])
     assert picked == {"Shared", "CanMaterial", "BookMaterial"}
     with pytest.raises(UserError, match=r"materials\[0\]\.materials\.choice\[1\]: material 'Nope' not found in tabletop.blend: expected one of"):
@@ -200,6 +215,37 @@ def test_no_datablocks_over_200_applies(addon_registered):
         job.apply_frame(i)
     assert datablock_counts() == before
     assert {n: len(mat(n).node_tree.links) for n in ("CubeB", "Blob")} == links   # relinks replace, never add
+
+
+@pytest.mark.render
+def test_driven_sockets_render_exactly_as_their_values(addon_registered, tmp_path):
+    """Driven sockets (colour, roughness, metallic, specular) reach the render: with nothing moving, two frames
+    render their own colours, and frame 1 renders bit-identically once its values sit in the sockets instead."""
+    import bpy
+    from PIL import Image
+    from synthkiln.addon.bridge.appliers.materials import color_socket
+    from synthkiln.addon.core.dataset import layout
+    job = job_with([{"type": "material_color", "name": "c", "mode": "palette"}, {"type": "material_pbr", "name": "p"}])
+
+    def render(i, label):
+        root = tmp_path / label
+        root.mkdir()
+        layout.make_dirs(root, (layout.SEMANTIC,))
+        rec = job.render_frame(i, root)
+        return np.asarray(Image.open(root / rec["files"]["image"]), dtype=int)
+
+    first, second = render(0, "0"), render(1, "1")
+    # the colours changed though no object moved (~7.7 levels; the two frames' noise alone: < 1)
+    assert np.abs(first - second).mean() > 4.0
+    for name in ("CubeA", "CubeB", "Blob"):
+        obj, m = bpy.data.objects[name], mat(name)
+        for key, socket_name in DRIVEN.items():
+            target = color_socket(m) if key == "base_color" else bsdf(name).inputs[socket_name]
+            value = obj[f"sk_drive_{key}"]
+            m.node_tree.links.remove(target.links[0])
+            target.default_value = (*value, 1.0) if key == "base_color" else value
+    assert np.array_equal(render(1, "values"), second)
+    job.close()
 
 
 @pytest.mark.render

@@ -199,7 +199,8 @@ def test_reset_to_scene_restores_what_the_preview_changed(scene):
     assert snapshot.has(scene)
     moved = [x for r in cube.matrix_world for x in r] != before
     mat = cube.material_slots[0].material
-    painted = tuple(mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value)[:3]
+    painted = tuple(cube["sk_drive_base_color"])          # what the colour socket's Attribute node reads
+    assert mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].links[0].from_node.name == "SK base_color"
     assert moved and painted != pytest.approx((0.1, 0.2, 0.3))
     # Solid shading shows the randomized colour too (the viewport display colour)
     assert tuple(mat.diffuse_color)[:3] == pytest.approx(painted)
@@ -217,6 +218,7 @@ def test_reset_to_scene_restores_what_the_preview_changed(scene):
     assert mat.name == "Paint"
     assert tuple(mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value)[:3] == \
         pytest.approx((0.1, 0.2, 0.3))
+    assert not any(k.startswith("sk_drive_") for k in cube.keys())     # the driven sockets' properties
     assert set(bpy.data.objects.keys()) == objects_before
     assert (scene.world.name if scene.world else "") == world_before
     assert not any(m.name.endswith(snapshot.COPY_TAG) for m in bpy.data.materials)

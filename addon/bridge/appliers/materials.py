@@ -4,6 +4,13 @@ Every material randomizer works on the object's *own* material: ``own_material``
 copy of its material once, in setup (object-linked slot 0), so per-object values never leak to other
 objects that share the source. Texture randomizers build their nodes once per material in setup; per
 frame only socket values change and which texture output is linked (a link is not a datablock).
+
+Colour, roughness, metallic and specular are *driven*: in setup an Attribute node reading an object
+property (``sk_drive_<socket>``) is linked into the socket, and each frame only sets that property. A
+changed node value makes Cycles recompile the material's shader every frame; an object property only
+re-syncs the object, which moves anyway. The render is bit-identical to setting the socket's value
+(tests/bpy/test_materials.py). Randomizers that drive the same socket share its property: the one
+applied last wins, as with values.
 """
 
 from __future__ import annotations
@@ -158,6 +165,49 @@ def insert_bump(mat, name: str):
                    lambda bump: setattr(bump.inputs["Strength"], "default_value", 0.0))
 
 
+DRIVE_PREFIX = "sk_drive_"          # + socket key: the object property an Attribute node feeds into a socket
+
+
+def drive(obj, mat, sock, key: str) -> None:
+    """Feed ``sock`` of ``mat`` from an Attribute node (``SK <key>``, made once per material) reading the
+    object property ``sk_drive_<key>``, first set to the socket's value so nothing changes before a draw.
+    A socket already fed by something else (a texture) is left alone: draws for it do not show, as
+    with a value."""
+    prop = DRIVE_PREFIX + key
+    colour = sock.type == "RGBA"
+    if prop not in obj:
+        obj[prop] = list(sock.default_value)[:3] if colour else float(sock.default_value)
+    nodes = mat.node_tree.nodes
+    node = nodes.get(f"SK {key}")
+    if node is None:
+        bsdf = principled(mat)
+        y = {"base_color": 0, "roughness": -150, "metallic": -300}.get(key, -450)
+        node = _node(nodes, f"SK {key}", "ShaderNodeAttribute", (bsdf.location.x - 700, bsdf.location.y + y))
+        node.attribute_type, node.attribute_name = "OBJECT", prop
+    if not sock.is_linked:
+        mat.node_tree.links.new(node.outputs["Color" if colour else "Fac"], sock)
+
+
+def set_driven(obj, values: dict) -> None:
+    """This frame's values of driven sockets (by key); the object is tagged so the render re-syncs it even
+    where nothing else about it changed."""
+    for key, value in values.items():
+        obj[DRIVE_PREFIX + key] = value
+    obj.update_tag(refresh={"OBJECT"})
+
+
+def show_in_viewport(scene) -> None:
+    """Solid shading's colours (each material's viewport display) from the driven properties, for a preview;
+    not per dataset frame: a changed material makes the next render recompile its shader."""
+    for obj in scene.objects:
+        rgb, rough = obj.get(DRIVE_PREFIX + "base_color"), obj.get(DRIVE_PREFIX + "roughness")
+        mat = obj.material_slots[0].material if rgb is not None and obj.material_slots else None
+        if mat is not None:
+            mat.diffuse_color = (*rgb, 1.0)
+            if rough is not None:
+                mat.roughness = rough
+
+
 def _prefix(r) -> str:
     return f"SK {r.name or r.TYPE}"
 
@@ -188,11 +238,18 @@ class MaterialApplier(Applier):
 class MaterialColor(MaterialApplier):
     TYPE = "material_color"
 
+    def setup(self, scene, r, objs, where=()):
+        for obj in objs:
+            for mat in owned(obj):
+                node = principled(mat)
+                if node is not None:
+                    drive(obj, mat, color_socket(mat), "base_color")
+                    drive(obj, mat, node.inputs["Roughness"], "roughness")
+
     def apply(self, scene, r, values):
         for name, v in values.items():
-            mat = current_material(name)
-            node, sock = principled(mat), color_socket(mat)
-            if node is None:
+            mat, _ = self._nodes(scene, r, name, "SK base_color")
+            if principled(mat) is None:
                 continue
             if v["mode"] == "shift":
                 h, s, val = colorsys.rgb_to_hsv(*mat.get("sk_base_color", (0.8, 0.8, 0.8)))
@@ -200,22 +257,26 @@ class MaterialColor(MaterialApplier):
                 rgb = colorsys.hsv_to_rgb((h + dh) % 1.0, min(s * fs, 1.0), val * fv)
             else:
                 rgb = v["color"]
-            sock.default_value = (*rgb, 1.0)
-            node.inputs["Roughness"].default_value = v["roughness"]
-            mat.diffuse_color, mat.roughness = (*rgb, 1.0), v["roughness"]   # Solid shading shows it too
+            set_driven(bpy.data.objects[name], {"base_color": rgb, "roughness": v["roughness"]})
 
 
 class MaterialPBR(MaterialApplier):
     TYPE = "material_pbr"
+    SOCKETS = {"roughness": "Roughness", "metallic": "Metallic", "specular": "Specular IOR Level"}  # 4.2-5.0
+
+    def setup(self, scene, r, objs, where=()):
+        for obj in objs:
+            for mat in owned(obj):
+                node = principled(mat)
+                if node is not None:
+                    for key, socket_name in self.SOCKETS.items():
+                        drive(obj, mat, node.inputs[socket_name], key)
 
     def apply(self, scene, r, values):
         for name, v in values.items():
-            node = principled(current_material(name))
-            if node is None:
-                continue
-            node.inputs["Roughness"].default_value = v["roughness"]
-            node.inputs["Metallic"].default_value = v["metallic"]
-            node.inputs["Specular IOR Level"].default_value = v["specular"]   # same name in 4.2-5.0
+            mat, _ = self._nodes(scene, r, name, "SK metallic")
+            if principled(mat) is not None:
+                set_driven(bpy.data.objects[name], {k: v[k] for k in self.SOCKETS})
 
 
 # Which output of each texture node carries its grey pattern (by identifier).
