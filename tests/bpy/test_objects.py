@@ -68,7 +68,8 @@ def test_objects_rest_on_the_table_and_distractors_stay_background(addon_registe
             if v["visible"]:
                 assert abs(lowest_z(obj)) < 1e-3
                 color = obj.material_slots[0].material.node_tree.nodes["Principled BSDF"].inputs["Base Color"]
-                assert tuple(color.default_value)[:3] == pytest.approx(v["color"], abs=1e-6)
+                assert color.links[0].from_node.attribute_name == "sk_drive_base_color"   # a driven socket
+                assert tuple(obj["sk_drive_base_color"]) == pytest.approx(v["color"], abs=1e-6)
     mats = {bpy.data.objects[n].material_slots[0].material.name for n in clutter}
     assert len(mats) == 6        # one material per distractor: colours don't leak between them
 
