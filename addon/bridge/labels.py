@@ -137,7 +137,7 @@ def object_labels(scene, cam_obj, targets, mask: np.ndarray, depth: np.ndarray |
         depth = depth / scale                              # back to scene units, as the camera coordinates are
     objs = {t.name: bpy.data.objects.get(t.name) for t in targets}
     empties = _keypoint_empties(scene, {n for n, o in objs.items() if o is not None})
-    out: dict[int, dict] = {}
+    found = []          # per target: (instance id, its labels, keypoints or None, lo, hi, matrix_world)
     for t in targets:
         obj = objs[t.name]
         if obj is None:
@@ -160,13 +160,12 @@ def object_labels(scene, cam_obj, targets, mask: np.ndarray, depth: np.ndarray |
             else:
                 labels = geometry.silhouette_labels(cam, tris, K, w, h, int(areas[t.instance_id]), near=near,
                                                     table=topo.table if topo is not None else None)
-            labels["box3d"] = geometry.box3d(lo, hi, m, w2c)
-            labels["pose"] = geometry.pose(m, w2c)
             points: dict[str, np.ndarray] = {}
             if mesh is not None and co is not None and any(g.name.startswith(KP_PREFIX) for g in obj.vertex_groups):
                 for name, idx in _group_members(obj, mesh, topo).items():
                     points[name] = geometry.transform(m, co[idx].astype(np.float64)).mean(axis=0)
             points.update(empties.get(t.name, {}))
+            kps = None
             if points:
                 kps = geometry.keypoints(points, K, w2c, depth if depth is not None else np.zeros((h, w), np.float32),
                                          near=near)
@@ -175,11 +174,17 @@ def object_labels(scene, cam_obj, targets, mask: np.ndarray, depth: np.ndarray |
                 if obj.hide_render:
                     for k in kps:
                         k["v"] = 0
-                labels["keypoints"] = kps
         finally:
             if tmp:
                 ev.to_mesh_clear()
-        out[t.instance_id] = labels
+        found.append((t.instance_id, labels, kps, lo, hi, m))
+    if not found:
+        return {}
+    # the 3D boxes and poses of all targets in one numpy pass: per object, numpy's call overhead is most of it
+    _, _, _, lo, hi, m = zip(*found)
+    out: dict[int, dict] = {}
+    for (iid, labels, kps, *_), box, pose in zip(found, geometry.boxes3d(lo, hi, m, w2c), geometry.poses(m, w2c)):
+        out[iid] = {**labels, "box3d": box, "pose": pose, **({"keypoints": kps} if kps is not None else {})}
     return out
 
 

@@ -202,6 +202,30 @@ def test_pose_and_box3d_reproduce_the_transforms():
         assert np.allclose(b["corners_camera"], geometry.transform(w2c, np.array(b["corners_world"])), atol=2e-6)
 
 
+def test_boxes_and_poses_of_many_objects_equal_one_at_a_time():
+    """A frame's targets go through ``boxes3d``/``poses`` at once: the same values, to the bit, as each alone,
+    mirrored and sheared (the SVD fallback) objects included."""
+    rng = np.random.default_rng(3)
+    mats, lows, highs = [], [], []
+    for i in range(12):
+        m = np.eye(4)
+        m[:3, :3] = random_rotation(rng) @ np.diag(rng.uniform(0.2, 3.0, 3) * (-1 if i % 4 == 0 else 1))
+        if i % 5 == 0:
+            m[0, 1] += 0.3                      # shear: the nearest rotation
+        m[:3, 3] = rng.uniform(-5, 5, 3)
+        mats.append(m)
+        lows.append(rng.uniform(-2, -0.1, 3))
+        highs.append(rng.uniform(0.1, 2, 3))
+    w2c = np.eye(4)
+    w2c[:3, :3], w2c[:3, 3] = random_rotation(rng), rng.uniform(-5, 5, 3)
+    assert geometry.boxes3d(lows, highs, mats, w2c) == [geometry.box3d(lo, hi, m, w2c)
+                                                        for lo, hi, m in zip(lows, highs, mats)]
+    assert geometry.poses(mats, w2c) == [geometry.pose(m, w2c) for m in mats]
+    for m in mats:                              # each alone: a proper rotation, whatever the batch did
+        R = np.array(geometry.pose(m, w2c)["R"])
+        assert np.allclose(R @ R.T, np.eye(3), atol=1e-12) and np.linalg.det(R) == pytest.approx(1.0)
+
+
 def test_keypoint_flags():
     depth = np.zeros((H, W), np.float32)
     depth[20:40, 30:60] = 2.0                                   # a surface at 2 m over part of the image

@@ -170,38 +170,61 @@ def box_corners(local_min, local_max) -> np.ndarray:
 def box3d(local_min, local_max, matrix_world: np.ndarray, w2c: np.ndarray) -> dict:
     """Corners of the object's local bounding box in world and OpenCV camera coordinates, and its edge
     lengths in world units (x, y, z of the object)."""
-    world = transform(np.asarray(matrix_world, np.float64), box_corners(local_min, local_max))
-    cam = transform(w2c, world)
-    size = [float(np.linalg.norm(world[4] - world[0])), float(np.linalg.norm(world[3] - world[0])),
-            float(np.linalg.norm(world[1] - world[0]))]
+    return boxes3d([local_min], [local_max], [matrix_world], w2c)[0]
+
+
+def boxes3d(local_min, local_max, matrix_world, w2c: np.ndarray) -> list[dict]:
+    """``box3d`` of N objects in one pass (N, 3) boxes, (N, 4, 4) matrices: a frame's targets at once."""
+    lo = np.asarray(local_min, np.float64).reshape(-1, 1, 3)
+    hi = np.asarray(local_max, np.float64).reshape(-1, 1, 3)
+    m = np.asarray(matrix_world, np.float64).reshape(-1, 4, 4)
+    w2c = np.asarray(w2c, np.float64)
+    world = np.where(_BOX_SIGNS, hi, lo) @ m[:, :3, :3].transpose(0, 2, 1) + m[:, None, :3, 3]     # (N, 8, 3)
+    cam = world @ w2c[:3, :3].T + w2c[:3, 3]
+    edges = world[:, (4, 3, 1)] - world[:, :1]               # along the object's x, y, z
+    size = np.sqrt((edges * edges).sum(axis=-1))
     # micrometres: the corners follow from pose and size anyway, and full doubles triple the record's size
-    return {"corners_world": np.round(world, 6).tolist(), "corners_camera": np.round(cam, 6).tolist(), "size": size}
+    world, cam = np.round(world, 6).tolist(), np.round(cam, 6).tolist()
+    return [{"corners_world": w, "corners_camera": c, "size": z} for w, c, z in zip(world, cam, size.tolist())]
 
 
 def decompose(matrix_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(R, scale) with M[:3, :3] = R @ diag(scale), R a proper rotation. A mirrored object gets a negative
     x scale. Exact for any transform without shear (shear comes only from non-uniformly scaled parents)."""
-    lin = np.asarray(matrix_world, np.float64)[:3, :3]
-    scale = np.linalg.norm(lin, axis=0)
-    if np.linalg.det(lin) < 0:
-        scale[0] = -scale[0]
-    rot = lin / np.where(scale == 0, 1.0, scale)
-    if np.abs(rot @ rot.T - np.eye(3)).max() > 1e-9:         # shear or a zero scale: the nearest rotation
-        u, _, vt = np.linalg.svd(rot)
-        rot = u @ vt
-        if np.linalg.det(rot) < 0:
+    rot, scale = decompose_many([matrix_world])
+    return rot[0], scale[0]
+
+
+def decompose_many(matrix_world) -> tuple[np.ndarray, np.ndarray]:
+    """``decompose`` of (N, 4, 4) matrices: (N, 3, 3) rotations and (N, 3) scales."""
+    lin = np.asarray(matrix_world, np.float64).reshape(-1, 4, 4)[:, :3, :3]
+    scale = np.sqrt((lin * lin).sum(axis=1))
+    scale[:, 0] = np.where(np.linalg.det(lin) < 0, -scale[:, 0], scale[:, 0])
+    rot = lin / np.where(scale == 0, 1.0, scale)[:, None, :]
+    off = np.abs(rot @ rot.transpose(0, 2, 1) - np.eye(3)).max(axis=(1, 2)) > 1e-9
+    for i in np.flatnonzero(off):       # shear or a zero scale: the nearest rotation
+        u, _, vt = np.linalg.svd(rot[i])
+        r = u @ vt
+        if np.linalg.det(r) < 0:
             u[:, -1] = -u[:, -1]
-            rot = u @ vt
+            r = u @ vt
+        rot[i] = r
     return rot, scale
 
 
 def pose(matrix_world: np.ndarray, w2c: np.ndarray) -> dict:
     """6D pose: X_cam = R @ (diag(scale) @ X_obj) + t, R object-to-camera, t the origin in camera space."""
-    m = np.asarray(matrix_world, np.float64)
-    rot, scale = decompose(m)
+    return poses([matrix_world], w2c)[0]
+
+
+def poses(matrix_world, w2c: np.ndarray) -> list[dict]:
+    """``pose`` of N objects in one pass ((N, 4, 4) matrices)."""
+    m = np.asarray(matrix_world, np.float64).reshape(-1, 4, 4)
+    w2c = np.asarray(w2c, np.float64)
+    rot, scale = decompose_many(m)
     R = w2c[:3, :3] @ rot
-    t = w2c[:3, :3] @ m[:3, 3] + w2c[:3, 3]
-    return {"R": R.tolist(), "t": t.tolist(), "scale": scale.tolist()}
+    t = [(w2c[:3, :3] @ o + w2c[:3, 3]).tolist() for o in m[:, :3, 3]]      # a matrix-vector product each, as ever
+    return [{"R": r, "t": tt, "scale": s} for r, tt, s in zip(R.tolist(), t, scale.tolist())]
 
 
 # -- keypoints --------------------------------------------------------------------------------------------
