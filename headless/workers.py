@@ -211,6 +211,7 @@ class _Worker:
     chunk: Shard | None = None
     tmp: str | None = None
     tries: int = 0
+    cursor: int = 0             # the first frame of its chunk whose record the parent has not seen yet
     buf: bytes = b""
     lines: collections.deque = field(default_factory=lambda: collections.deque(maxlen=core.LOG_LINES))
     error: str | None = None
@@ -222,6 +223,29 @@ class _Worker:
 
 class _Stop(Exception):
     """SIGTERM in the parent: stop like Ctrl-C (but exit 143)."""
+
+
+def _new_records(pool: list[_Worker], root: Path, total: int, done: set[int], scan: bool) -> list[int]:
+    """Frames whose record appeared since the parent last looked, in frame order. A child writes its chunk's
+    records in frame order, so each running child is followed from its cursor, a file test per new record;
+    a listing of the folder grows with the job (5 ms at 5,000 records, four times a second: the parent's
+    share of the cores grew through a long job). ``scan`` (a child has ended) lists the folder instead, which
+    also finds records written in another order."""
+    if scan:
+        return sorted(_done(root) - done)
+    new = []
+    for wk in pool:
+        if wk.proc is None or wk.chunk is None:
+            continue
+        stop = wk.chunk.frames(total).stop
+        while wk.cursor < stop:
+            i = wk.cursor
+            if i not in done:
+                if not os.path.exists(os.path.join(root, layout.record_name(i))):
+                    break
+                new.append(i)
+            wk.cursor += 1
+    return sorted(new)
 
 
 def _done(root: Path) -> set[int]:
@@ -289,7 +313,7 @@ def run_workers(args: list[str], root: Path, total: int, *, shard: Shard = Shard
             if ended or time.monotonic() - scanned >= POLL_S:   # not per child line: the parent shares the cores
                 scanned = time.monotonic()
                 beats = set()
-                for index in sorted(_done(root) - done):
+                for index in _new_records(pool, root, total, done, scan=bool(ended)):
                     done.add(index)     # one at a time: records that appear together still count 1, 2, 3 ...
                     if index not in scope:
                         continue
@@ -346,6 +370,7 @@ def _next_chunk(wk: _Worker, args, root: Path, total: int, python: str, sel, don
             wk.chunks.popleft()
             continue
         wk.chunk, wk.tmp = chunk, tempfile.mkdtemp(prefix=f"{SCRATCH}{writer_tag()}-")
+        wk.cursor = chunk.frames(total).start
         env = {**os.environ, CHILD: "1", DEFER_EXPORTS: "1", "SYNTHKILN_HEARTBEAT": "0",
                "TMPDIR": wk.tmp, **wk.env}   # Blender's and the pipeline's scratch: removed when the child ends
         cmd = [python, "-S", "-c", _LAUNCH, str(os.getpid()), "render", *args,   # -S: no site, a faster launcher
