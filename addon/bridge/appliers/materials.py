@@ -179,14 +179,28 @@ def drive(obj, mat, sock, key: str) -> None:
     if prop not in obj:
         obj[prop] = list(sock.default_value)[:3] if colour else float(sock.default_value)
     nodes = mat.node_tree.nodes
-    node = nodes.get(f"SK {key}")
+    node = nodes.get(driver_node(key))
     if node is None:
         bsdf = principled(mat)
         y = {"base_color": 0, "roughness": -150, "metallic": -300}.get(key, -450)
-        node = _node(nodes, f"SK {key}", "ShaderNodeAttribute", (bsdf.location.x - 700, bsdf.location.y + y))
+        node = _node(nodes, driver_node(key), "ShaderNodeAttribute", (bsdf.location.x - 700, bsdf.location.y + y))
         node.attribute_type, node.attribute_name = "OBJECT", prop
     if not sock.is_linked:
         mat.node_tree.links.new(node.outputs["Color" if colour else "Fac"], sock)
+
+
+def driver_node(key: str) -> str:
+    """The name of the Attribute node that drives socket ``key`` in a material."""
+    return f"SK {key}"
+
+
+def drive_colour(obj, mat) -> None:
+    """Drive the base colour and roughness of ``mat`` (a Principled one; others are left alone) from ``obj``:
+    what ``material_color`` and distractors randomize."""
+    node = principled(mat)
+    if node is not None:
+        drive(obj, mat, color_socket(mat), "base_color")
+        drive(obj, mat, node.inputs["Roughness"], "roughness")
 
 
 def set_driven(obj, values: dict) -> None:
@@ -202,7 +216,7 @@ def show_in_viewport(scene) -> None:
     not per dataset frame: a changed material makes the next render recompile its shader."""
     for obj in scene.objects:
         rgb, rough = obj.get(DRIVE_PREFIX + "base_color"), obj.get(DRIVE_PREFIX + "roughness")
-        mat = obj.material_slots[0].material if rgb is not None and obj.material_slots else None
+        mat = current_material(obj.name) if rgb is not None else None
         if mat is not None:
             mat.diffuse_color = (*rgb, 1.0)
             if rough is not None:
@@ -242,14 +256,11 @@ class MaterialColor(MaterialApplier):
     def setup(self, scene, r, objs, where=()):
         for obj in objs:
             for mat in owned(obj):
-                node = principled(mat)
-                if node is not None:
-                    drive(obj, mat, color_socket(mat), "base_color")
-                    drive(obj, mat, node.inputs["Roughness"], "roughness")
+                drive_colour(obj, mat)
 
     def apply(self, scene, r, values):
         for name, v in values.items():
-            mat, _ = self._nodes(scene, r, name, "SK base_color")
+            mat, _ = self._nodes(scene, r, name, driver_node("base_color"))
             if principled(mat) is None:
                 continue
             if v["mode"] == "shift":
@@ -275,7 +286,7 @@ class MaterialPBR(MaterialApplier):
 
     def apply(self, scene, r, values):
         for name, v in values.items():
-            mat, _ = self._nodes(scene, r, name, "SK metallic")
+            mat, _ = self._nodes(scene, r, name, driver_node("metallic"))
             if principled(mat) is not None:
                 set_driven(bpy.data.objects[name], {k: v[k] for k in self.SOCKETS})
 

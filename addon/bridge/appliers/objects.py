@@ -17,8 +17,8 @@ from ...core.randomizers.objects import SHAPES, limited
 from ...core.params.schema import path_str
 from ...core.randomizers.surface import Surface
 from . import motion
-from .materials import color_socket, drive, set_driven, take_own
-from .base import Applier, find_object, footprint, principled
+from .materials import drive_colour, set_driven, take_own
+from .base import Applier, find_object, footprint
 
 DISTRACTORS = "SK Distractors"      # collection of the primitive pool
 RIGID_WORLD = "SK RigidBodyWorld"   # collection of the rigid body world (when the scene has none)
@@ -165,7 +165,7 @@ class Distractors(Applier):
     def setup(self, scene, r, objs, where=()):
         if not r.select.is_empty():
             for obj in objs:
-                _drive_colour(obj, take_own(obj))             # own material copies: colours don't leak
+                drive_colour(obj, take_own(obj))              # own material copies: colours don't leak
             return
         bad = [s for s in r.shapes if s not in SHAPES]
         if bad or not r.shapes:
@@ -192,7 +192,7 @@ class Distractors(Applier):
             obj.material_slots[0].link = "OBJECT"
             obj.material_slots[0].material = mat
             obj.pass_index = 0
-            _drive_colour(obj, mat)
+            drive_colour(obj, mat)
 
     def pool(self, scene, r, objs):
         if not r.select.is_empty():
@@ -209,14 +209,6 @@ class Distractors(Applier):
             obj.pass_index = 0        # background in the masks, always
             if v["visible"]:
                 set_driven(obj, {"base_color": v["color"], "roughness": v["roughness"]})
-
-
-def _drive_colour(obj, mat) -> None:
-    """The distractor's colour and roughness as driven sockets (``materials.drive``)."""
-    node = principled(mat)
-    if node is not None:
-        drive(obj, mat, color_socket(mat), "base_color")
-        drive(obj, mat, node.inputs["Roughness"], "roughness")
 
 
 # -- physics drop ---------------------------------------------------------------------------------
